@@ -1,0 +1,7 @@
+"""AutoCull: a local, explainable first pass over a photo shoot.
+
+Pipeline: decode -> analyse (sharpness, faces/eyes, exposure, groups) -> policy -> outputs.
+"""
+
+__version__ = "0.1.0"
+SCHEMA = 1

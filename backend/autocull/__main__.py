@@ -1,0 +1,3 @@
+from autocull.cli import main
+
+raise SystemExit(main())
