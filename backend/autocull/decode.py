@@ -229,11 +229,15 @@ def _load_jpeg(path: Path, data: bytes, meta: dict) -> Decoded:
     return Decoded(str(path), np.ascontiguousarray(img), w, h, "jpeg", meta, _full_loader=full)
 
 
-def _load_other(path: Path, data: bytes, meta: dict) -> Decoded:
+def _load_other(path: Path, data: bytes, meta: dict, kind: str) -> Decoded:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
         raise DecodeError(path, f"cannot decode {path.suffix.lower() or 'file'} image (corrupt, truncated or unsupported)")
-    arr = np.ascontiguousarray(orient(arr, meta["orientation"]))
+    if kind != "tiff":
+        # OpenCV's TIFF reader (libtiff RGBA) orients the pixels itself, whatever the flags say;
+        # every other reader is told to ignore orientation, so it is applied here, once.
+        arr = orient(arr, meta["orientation"])
+    arr = np.ascontiguousarray(arr)
     h, w = arr.shape[:2]
     src = {".tif": "tiff", ".tiff": "tiff"}.get(path.suffix.lower(), path.suffix.lower().lstrip("."))
     return Decoded(str(path), _shrink(arr, ANALYSIS_SIDE), w, h, src, meta, _full=arr)
@@ -247,7 +251,8 @@ def _load_raw(path: Path, meta: dict) -> Decoded:
     except rawpy.LibRawFileUnsupportedError:
         raise DecodeError(path, "not a RAW file LibRaw can read (unsupported or not a RAW file)") from None
     except (rawpy.LibRawIOError, rawpy.LibRawDataError) as exc:
-        raise DecodeError(path, f"corrupt or truncated RAW file ({exc})") from None
+        msg = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise DecodeError(path, f"truncated, corrupt or not a RAW file (LibRaw: {msg})") from None
     except rawpy.LibRawError as exc:
         raise DecodeError(path, f"cannot open RAW file ({type(exc).__name__}: {exc})") from None
     except OSError as exc:
@@ -322,7 +327,7 @@ def load(path) -> Decoded:
     try:
         if kind == "jpeg":
             return _load_jpeg(path, data, meta)
-        return _load_other(path, data, meta)
+        return _load_other(path, data, meta, kind)
     except DecodeError:
         raise
     except (cv2.error, MemoryError, ValueError) as exc:
