@@ -92,7 +92,8 @@ def decide(record: dict, settings: dict | None = None) -> dict:
     if exposure.get("state") in ("under", "over"):
         findings["exposure"] = f"{exposure['state']}exposed: {exposure.get('why') or ''}".rstrip(": ")
 
-    if group and group.get("kind") == "bracket":
+    bracket = bool(group) and group.get("kind") == "bracket"
+    if bracket:
         cause = "keeper"
         reasons.append(f"part of an exposure bracket of {group.get('size')}: every frame kept together")
         reasons.extend(f"note: {v}" for v in findings.values())
@@ -129,7 +130,7 @@ def decide(record: dict, settings: dict | None = None) -> dict:
             reasons.append(f"eyes open on {'the face' if nfaces == 1 else f'all {nfaces} faces'}")
         elif st == "unsure":
             reasons.append("eyes: could not be judged on every face")
-    if cause != "keeper" or not group or group.get("kind") != "bracket":
+    if not bracket:
         reasons.extend(f"also {v}" for v in findings.values())
 
     verdict = {"keeper": "keeper", "alternate": "alternate", "unsure": "unsure"}.get(cause, "reject")

@@ -18,7 +18,7 @@ HIGHLIGHT_LEVEL = 251       # >= this is blown white
 OVER_CLIPPED = 0.30         # over: at least this much of the frame blown ...
 OVER_DETAIL = 0.06          # ... or bright (mean > 0.8) with almost no detail left
 UNDER_CLIPPED = 0.50        # under: half the frame crushed (or mean < 0.10) ...
-UNDER_BRIGHTEST = 128       # ... and nothing bright anywhere (99.5th percentile below this)
+UNDER_BRIGHTEST = 128       # ... and nothing bright anywhere (99.8th percentile below this)
 MISFIRE_STD = 3.0           # featureless: luminance standard deviation below this ...
 MISFIRE_DETAIL = 0.002      # ... and (almost) no edges
 BLACK_P99 = 12              # lens cap / pocket shot: 99th percentile below this
@@ -31,7 +31,7 @@ def measure(gray: np.ndarray) -> dict:
 
     Returns ``state`` ("ok" | "under" | "over" | "misfire"), ``why`` (a short text naming the
     evidence and threshold, or None), ``clipped_highlights`` and ``clipped_shadows`` (fractions
-    0-1), ``mean`` (0-1), ``p01``/``p995`` (levels 0-255), ``detail`` (0-1, fraction of pixels
+    0-1), ``mean`` (0-1), ``p01``/``p998`` (levels 0-255), ``detail`` (0-1, fraction of pixels
     on an edge).
     """
     g = np.asarray(gray)
@@ -52,7 +52,7 @@ def measure(gray: np.ndarray) -> dict:
     def pct(q):
         return int(np.searchsorted(cdf, q))
 
-    p01, p99, p995 = pct(0.01), pct(0.99), pct(0.995)
+    p01, p99, p998 = pct(0.01), pct(0.99), pct(0.998)
     if min(g.shape) >= 3:
         gx = cv2.Sobel(g, cv2.CV_16S, 1, 0, ksize=3)
         gy = cv2.Sobel(g, cv2.CV_16S, 0, 1, ksize=3)
@@ -72,11 +72,11 @@ def measure(gray: np.ndarray) -> dict:
         state, why = "over", f"{clipped_hi:.0%} of the frame blown to white (threshold {OVER_CLIPPED:.0%})"
     elif mean > 0.8 and detail < OVER_DETAIL and clipped_hi > 0.05:
         state, why = "over", f"washed out: mean {mean:.2f}, detail {detail:.3f} < {OVER_DETAIL}"
-    elif (clipped_lo >= UNDER_CLIPPED or mean < 0.10) and p995 < UNDER_BRIGHTEST:
-        state, why = ("under", f"{clipped_lo:.0%} of the frame crushed to black, brightest 0.5% below "
+    elif (clipped_lo >= UNDER_CLIPPED or mean < 0.10) and p998 < UNDER_BRIGHTEST:
+        state, why = ("under", f"{clipped_lo:.0%} of the frame crushed to black, brightest 0.2% below "
                       f"{UNDER_BRIGHTEST}/255 (mean {mean:.2f})")
     return {"state": state, "why": why, "clipped_highlights": round(clipped_hi, 4),
-            "clipped_shadows": round(clipped_lo, 4), "mean": round(mean, 4), "p01": p01, "p995": p995,
+            "clipped_shadows": round(clipped_lo, 4), "mean": round(mean, 4), "p01": p01, "p998": p998,
             "detail": round(detail, 4)}
 
 
