@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_dng", "srgb_to_linear", "linear_to_srgb", "mosaic"]
+__all__ = ["write_dng", "srgb_to_linear", "linear_to_srgb", "mosaic", "unorient"]
 
 # TIFF field types
 BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE, UNDEFINED, SSHORT, SLONG, SRATIONAL = range(1, 11)
@@ -79,6 +79,11 @@ def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
     if o == 8:
         return np.swapaxes(img, 0, 1)[::-1]
     return img
+
+
+def unorient(img: np.ndarray, orientation: int) -> np.ndarray:
+    """The stored (sensor-order) array that EXIF ``orientation`` turns into displayed ``img``."""
+    return _orient(img, _ORIENT_INVERSE[orientation])
 
 
 def _cfa_indices(pattern: str) -> list[int]:
@@ -230,7 +235,7 @@ def write_dng(path, rgb: np.ndarray, *, preview_side: int | None = 1620, preview
     if orientation not in range(1, 9):
         raise ValueError("orientation must be 1-8")
     rgb = rgb[..., :3]
-    stored = np.ascontiguousarray(_orient(rgb, _ORIENT_INVERSE[orientation]))
+    stored = np.ascontiguousarray(unorient(rgb, orientation))
     h, w = stored.shape[:2]
     if h < 2 or w < 2:
         raise ValueError("image too small for a 2x2 CFA")
