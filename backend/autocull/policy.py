@@ -121,8 +121,7 @@ def decide(record: dict, settings: dict | None = None) -> dict:
     else:
         cause = "keeper"
         if group:
-            reasons.append(f"best of a {group.get('kind')} of {group.get('size')}"
-                           + (f" ({group['reason']})" if group.get("reason") else ""))
+            reasons.append(group.get("reason") or f"best of a {group.get('kind')} of {group.get('size')}")
         else:
             reasons.append(f"sharp: {region} blur probability {bprob:.2f} (threshold {thr['blur']:.2f})")
         st = eyes.get("state")

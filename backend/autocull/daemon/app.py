@@ -94,6 +94,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     app = Flask("autocull")
     app.config["MAX_CONTENT_LENGTH"] = config.get("MAX_BODY_BYTES", MAX_BODY_BYTES)
+    app.json.sort_keys = False  # keep the schema's field order
     token = config.get("TOKEN") or load_or_create_token()
     settings_file = config.get("SETTINGS_FILE")
     config_mod.load(settings_file)  # fail at start, not per job, on a bad settings file
