@@ -99,3 +99,40 @@ def test_cache_makes_a_repeat_identical(real_jpeg, tmp_path):
     b = run("analyze", "--jsonl", real_jpeg, env_extra=env)
     assert a.stdout == b.stdout and a.returncode == 0
     assert (tmp_path / "c" / "results.sqlite").exists()
+
+
+def test_sample_shoot(tmp_path):
+    """The bundled sample shoot: every file analysed, and the deterministic parts of its story hold."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import make_sample_shoot
+
+    out = tmp_path / "shoot"
+    make_sample_shoot.build(out, quiet=True)
+    manifest = {f["file"]: f for f in json.loads((out / "manifest.json").read_text())["files"]}
+    p = run("analyze", "--jsonl", out)
+    objs = {o["path"].rsplit("/", 1)[-1]: o for o in lines(p)}
+    assert p.returncode == cli.EXIT_OK
+    assert set(objs) == set(manifest)
+    by_variant = {}
+    for name, o in objs.items():
+        by_variant.setdefault(manifest[name]["variant"], []).append(o)
+    bracket = by_variant["bracket_+0"] + by_variant["bracket_-2"] + by_variant["bracket_+2"]
+    assert {o["group"]["kind"] for o in bracket} == {"bracket"}
+    assert len({o["group"]["id"] for o in bracket}) == 1
+    assert all(o["verdict"] == "keeper" for o in bracket)
+    (misfire,) = by_variant["misfire"]
+    assert misfire["exposure"]["state"] == "misfire" and misfire["label"] == "purple"
+    (dup,) = by_variant["duplicate"]
+    assert dup["group"]["kind"] == "duplicate" and dup["verdict"] == "alternate"
+    (dng,) = by_variant["dng"]
+    assert dng["source"] == "embedded_preview" and dng["ok"]
+    (rotated,) = [o for n, o in objs.items() if manifest[n]["orientation"] == 8]
+    assert (rotated["width"], rotated["height"]) == (manifest[rotated["path"].rsplit("/", 1)[-1]]["width"],
+                                                     manifest[rotated["path"].rsplit("/", 1)[-1]]["height"])
+    burst = [o for o in objs.values() if o["group"] and o["group"]["kind"] == "burst"
+             and manifest[o["path"].rsplit("/", 1)[-1]]["variant"].startswith("burst_")]
+    assert len(burst) == 5
+    (best,) = [o for o in burst if o["group"]["best"]]
+    assert manifest[best["path"].rsplit("/", 1)[-1]]["variant"] == "burst_sharp"
+    for v in ("defocus", "motion"):
+        assert all(o["sharpness"]["blurry"] and o["verdict"] == "reject" for o in by_variant[v]), v
