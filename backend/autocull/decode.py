@@ -85,14 +85,14 @@ class Decoded:
     exif: dict = field(default_factory=exif_mod.empty)
     _full_loader: object = field(default=None, repr=False)
     _full: np.ndarray | None = field(default=None, repr=False)
+    _gray: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def gray(self) -> np.ndarray:
-        g = getattr(self, "_gray", None)
-        if g is None:
-            g = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
-            object.__setattr__(self, "_gray", g)
-        return g
+        """``image`` as uint8 grayscale (computed once)."""
+        if self._gray is None:
+            self._gray = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+        return self._gray
 
     @property
     def scale(self) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from autocull import SCHEMA, __version__, decode, policy
 from autocull.analyse import exposure, eyes, faces, groups, sharpness
@@ -93,8 +92,6 @@ def finalise(records: list[dict], settings: dict) -> list[dict]:
     for rec, grp in zip(records, members):
         obj = public(rec)
         obj["group"] = grp if rec.get("ok") else None
-        if obj["group"] is not None:
-            obj["group"] = {k: v for k, v in grp.items()}
         obj.update({k: v for k, v in policy.decide(obj, settings).items() if k != "cause"})
         out.append(obj)
     return out
@@ -106,6 +103,3 @@ def preliminary(rec: dict, settings: dict) -> dict:
     obj.update({k: v for k, v in policy.decide(obj, settings).items() if k != "cause"})
     return obj
 
-
-def display_name(path: str) -> str:
-    return Path(path).name
