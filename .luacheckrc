@@ -14,4 +14,4 @@ files['plugin.lrplugin'] = {
   not_globals = { 'package', 'module', 'setfenv', 'getfenv', 'collectgarbage', 'newproxy', 'print' },
 }
 
-files['tests/lua'] = { std = '+busted', globals = { 'package' } }
+files['tests/lua'] = { std = '+busted', globals = { 'package' }, max_line_length = false }

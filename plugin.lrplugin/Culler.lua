@@ -51,14 +51,16 @@ local function follow(client, job, total, progress)
     if a.kind == 'sleep' then
       LrTasks.sleep(a.seconds)
     elseif a.kind == 'poll' then
-      js:polled(Daemon.job(client, js.id, a.withResults))
+      local st, err = Daemon.job(client, js.id, a.withResults)
+      js:polled(st, err, os.time())
       progress:setPortionComplete(js.done, math.max(js.total, 1))
       progress:setCaption(js:caption(Util.thousands))
     elseif a.kind == 'cancel' then
       Log.info('cancelling job %s', tostring(js.id))
       js:cancelled(Daemon.cancel(client, js.id))
     elseif a.kind == 'fetch' then
-      js:fetched(Daemon.job(client, js.id, true))
+      local st, err = Daemon.job(client, js.id, true)
+      js:fetched(st, err, os.time())
     end
   end
   Log.info('job %s ended: %s (%d of %d done) %s', tostring(js.id), tostring(js.outcome), js.done, js.total,
@@ -163,6 +165,11 @@ function M.run(catalog, photos, opts)
     report.outcome = js.outcome or 'done'
     report.message = js.message
     if js.outcome == 'done' then report.message = nil end
+    if js.cancelWanted and js.outcome ~= 'lost' then
+      -- the user cancelled: say so even when the service ended the job as failed
+      report.outcome = 'cancelled'
+      if js.outcome == 'failed' then report.message = 'The AutoCull service reported: ' .. tostring(js.message) end
+    end
 
     local items, finished = plan(js.results, byId, s, report)
     report.unfinished = #list - finished

@@ -41,7 +41,7 @@ function M.new(opts)
     netErrors = 0,
     sinceSnapshot = 0,
     snapshotDone = 0,
-    sinceProgress = 0,
+    lastProgressAt = nil,
     cancelWanted = false,
     cancelSent = false,
     sinceCancel = 0,
@@ -82,7 +82,6 @@ function M:step()
     self.phase = 'poll'
     local s = self.interval
     self.sinceSnapshot = self.sinceSnapshot + s
-    self.sinceProgress = self.sinceProgress + s
     if self.cancelSent then self.sinceCancel = self.sinceCancel + s end
     return { kind = 'sleep', seconds = s }
   end
@@ -100,12 +99,13 @@ function M:step()
   error('JobState: step() while waiting for ' .. tostring(self.phase))
 end
 
-local function absorb(self, st)
+local function absorb(self, st, now)
   local done = tonumber(st.done)
   if done and done > self.done then
     self.done = done
-    self.sinceProgress = 0
+    self.lastProgressAt = now
   end
+  if self.lastProgressAt == nil then self.lastProgressAt = now end
   self.total = tonumber(st.total) or self.total
   self.groups = tonumber(st.groups) or self.groups
   self.state = st.state or self.state
@@ -116,7 +116,9 @@ local function absorb(self, st)
 end
 
 -- status: the decoded GET /v1/jobs/<id> body, or nil, err = {kind='network'|'http', status=, message=}
-function M:polled(st, err)
+-- now: wall-clock seconds (os.time()), for the stall check; the poll count is not a clock (under a
+-- simulated clock sleeps take no time).
+function M:polled(st, err, now)
   if self.phase ~= 'awaitPoll' then return end
   if not st then
     if err and err.kind == 'http' and err.status == 404 then
@@ -131,7 +133,7 @@ function M:polled(st, err)
     return
   end
   self.netErrors = 0
-  absorb(self, st)
+  absorb(self, st, now)
   if FINAL[self.state] then
     if self.pollWithResults and type(st.results) == 'table' then
       return self:finish(self.state, self.state == 'failed' and tostring(st.error or 'The job failed.') or nil)
@@ -139,7 +141,7 @@ function M:polled(st, err)
     self.phase = 'fetch'
     return
   end
-  if self.sinceProgress >= self.stallSeconds then
+  if now and self.lastProgressAt and now - self.lastProgressAt >= self.stallSeconds then
     return self:finish('stalled', string.format('No progress for %d seconds.', self.stallSeconds))
   end
   self.interval = math.min(self.pollMax, self.interval * 1.5)
@@ -157,7 +159,7 @@ function M:cancelled(ok, err)
   self:finish('lost', 'The AutoCull service stopped responding while cancelling: ' .. tostring(err and err.message))
 end
 
-function M:fetched(st, err)
+function M:fetched(st, err, now)
   if self.phase ~= 'awaitFetch' then return end
   if not st then
     self.netErrors = self.netErrors + 1
@@ -167,7 +169,7 @@ function M:fetched(st, err)
     self.phase = 'fetch'
     return
   end
-  absorb(self, st)
+  absorb(self, st, now)
   if not FINAL[self.state] then
     -- still cancelling (the service finishes the photos in flight): poll until it has ended, but
     -- do not wait for ever

@@ -1,0 +1,57 @@
+require 'tests.lua.helper'
+local Launch = require 'Launch'
+
+describe('Launch.command', function()
+  it('macOS: quotes the launcher, detaches, logs, adds -m autocull for a python', function()
+    local cmd = Launch.command("/Users/ann/auto cull/.venv/bin/python3", 47474, "/tmp/it's.log", false)
+    assert.equal([[nohup '/Users/ann/auto cull/.venv/bin/python3' -m autocull serve --port 47474 >>'/tmp/it'\''s.log' 2>&1 </dev/null &]], cmd)
+    local cmd2 = Launch.command('/opt/autocull/bin/autocull', 5000, '/tmp/d.log', false)
+    assert.equal([[nohup '/opt/autocull/bin/autocull' serve --port 5000 >>'/tmp/d.log' 2>&1 </dev/null &]], cmd2)
+  end)
+
+  it('Windows: start /B, double quotes, and the whole line wrapped once more for cmd.exe', function()
+    local cmd = Launch.command('C:\\Users\\Ann\\autocull\\.venv\\Scripts\\pythonw.exe', 47474,
+      'C:\\Users\\Ann\\AppData\\Local\\Temp\\autocull-daemon.log', true)
+    assert.equal('"start "" /B "C:\\Users\\Ann\\autocull\\.venv\\Scripts\\pythonw.exe" -m autocull serve --port 47474 '
+      .. '>"C:\\Users\\Ann\\AppData\\Local\\Temp\\autocull-daemon.log" 2>&1"', cmd)
+  end)
+
+  it('refuses a missing or relative launcher (Lightroom has no shell PATH)', function()
+    local cmd, err = Launch.command('', 1, '/tmp/x', false)
+    assert.is_nil(cmd)
+    assert.matches('no backend', err)
+    cmd, err = Launch.command('python3', 1, '/tmp/x', false)
+    assert.is_nil(cmd)
+    assert.matches('absolute', err)
+  end)
+
+  it('recognises interpreters', function()
+    assert.is_true(Launch.isPython('/x/python'))
+    assert.is_true(Launch.isPython('/x/python3.11'))
+    assert.is_true(Launch.isPython('C:\\x\\python.exe'))
+    assert.is_true(Launch.isPython('C:\\x\\pythonw.exe'))
+    assert.is_false(Launch.isPython('/x/autocull'))
+  end)
+end)
+
+describe('Launch.checkHealth', function()
+  local good = { name = 'autocull', version = '0.1.0', schema = 1 }
+  it('accepts a matching service', function()
+    assert.is_true(Launch.checkHealth(good, '0.1.0'))
+    assert.is_true(Launch.checkHealth({ name = 'autocull', version = '0.1.7', schema = 1 }, '0.1.0'))
+  end)
+  it('refuses another program, another schema or another version', function()
+    local ok, why = Launch.checkHealth({ name = 'other' }, '0.1.0')
+    assert.is_nil(ok)
+    assert.matches('not the AutoCull service', why)
+    ok, why = Launch.checkHealth({ name = 'autocull', version = '0.1.0', schema = 2 }, '0.1.0')
+    assert.is_nil(ok)
+    assert.matches('schema 2', why)
+    ok, why = Launch.checkHealth({ name = 'autocull', version = '0.2.0', schema = 1 }, '0.1.0')
+    assert.is_nil(ok)
+    assert.matches('version 0.2.0', why)
+    ok = Launch.checkHealth({ name = 'autocull', version = '1.3.0', schema = 1 }, '1.0.0')
+    assert.is_true(ok)
+    assert.is_nil((Launch.checkHealth({ name = 'autocull', version = 'dev', schema = 1 }, '0.1.0')))
+  end)
+end)

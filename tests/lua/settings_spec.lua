@@ -1,0 +1,46 @@
+require 'tests.lua.helper'
+local Json = require 'Json'
+local Settings = require 'Settings'
+
+describe('Settings.read', function()
+  it('has safe defaults: overwrite off, rating on import off, autostart on, default port', function()
+    local s, problems = Settings.read({}, { home = '/Users/ann' })
+    assert.same({}, problems)
+    assert.equal('http://127.0.0.1:47474', s.daemonUrl)
+    assert.equal(47474, s.port)
+    assert.is_false(s.overwrite)
+    assert.is_false(s.watchImports)
+    assert.is_true(s.autoStart)
+    assert.equal('/Users/ann/Library/Application Support/autocull/token', s.tokenFile)
+    assert.is_true(s.watchPollSeconds >= 15)
+  end)
+
+  it('uses the Windows token location', function()
+    local s = Settings.read({}, { win = true, home = 'C:\\Users\\Ann' })
+    assert.equal('C:\\Users\\Ann\\AppData\\Local\\autocull\\token', s.tokenFile)
+  end)
+
+  it('refuses addresses other than this computer and bad values', function()
+    local s, problems = Settings.read({ daemonUrl = 'http://192.168.1.5:47474', blurSensitivity = 7,
+                                        strictness = 'extreme', watchPollSeconds = 1 }, {})
+    assert.equal('http://127.0.0.1:47474', s.daemonUrl)
+    assert.equal(1, #problems)
+    assert.equal(0.95, s.blurSensitivity)
+    assert.equal('normal', s.strictness)
+    assert.equal(15, s.watchPollSeconds)
+    local s2 = Settings.read({ daemonUrl = 'http://localhost:5000/', tokenFile = ' /tmp/t ' }, {})
+    assert.equal('http://localhost:5000', s2.daemonUrl)
+    assert.equal(5000, s2.port)
+    assert.equal('/tmp/t', s2.tokenFile)
+  end)
+
+  it('builds the job options the service accepts', function()
+    local s = Settings.read({ strictness = 'loose', eyesSensitivity = 0.7 }, {})
+    local o = Settings.jobOptions(s, Json.null)
+    assert.equal('loose', o.strictness)
+    assert.equal(0.7, o.sensitivity.eyes)
+    assert.equal(0.5, o.sensitivity.blur)
+    assert.equal(3, o.mapping.keeper.rating)
+    assert.is_string(Json.encode(o))
+  end)
+end)

@@ -1,0 +1,43 @@
+require 'tests.lua.helper'
+local Util = require 'Util'
+
+describe('Util.chunks', function()
+  it('splits in order into chunks of at most n', function()
+    assert.same({ { 1, 2 }, { 3, 4 }, { 5 } }, Util.chunks({ 1, 2, 3, 4, 5 }, 2))
+    assert.same({ { 1, 2, 3 } }, Util.chunks({ 1, 2, 3 }, 100))
+    assert.same({}, Util.chunks({}, 10))
+    assert.same({ { 'a' }, { 'b' } }, Util.chunks({ 'a', 'b' }, 0)) -- size clamps to 1
+    local big = {}
+    for i = 1, 1870 do big[i] = i end
+    local c = Util.chunks(big, 100)
+    assert.equal(19, #c)
+    assert.equal(70, #c[19])
+    assert.equal(1870, c[19][70])
+  end)
+end)
+
+describe('Util formatting', function()
+  it('groups thousands and pluralises', function()
+    assert.equal('1,870', Util.thousands(1870))
+    assert.equal('412', Util.thousands(412))
+    assert.equal('1,234,567', Util.thousands(1234567))
+    assert.equal('0', Util.thousands(0))
+    assert.equal('-1,000', Util.thousands(-1000))
+    assert.equal('1 photo', Util.plural(1, 'photo'))
+    assert.equal('2,000 photos', Util.plural(2000, 'photo'))
+  end)
+  it('lists some items and says how many more', function()
+    assert.equal('a, b', Util.listSome({ 'a', 'b' }, 5, ', '))
+    assert.matches('and 3 more', Util.listSome({ 'a', 'b', 'c', 'd', 'e' }, 2, ', '))
+  end)
+  it('parses loopback addresses', function()
+    assert.same({ '127.0.0.1', 47474 }, { Util.parseUrl('http://127.0.0.1:47474/') })
+    assert.same({ 'localhost', 80 }, { Util.parseUrl('http://localhost') })
+    assert.is_nil((Util.parseUrl('https://127.0.0.1:1')))
+    assert.is_nil((Util.parseUrl('127.0.0.1:1')))
+  end)
+  it('takes leaf names of both path styles', function()
+    assert.equal('IMG_1.CR3', Util.leafName('/Volumes/Card/IMG_1.CR3'))
+    assert.equal('IMG_2.NEF', Util.leafName('D:\\Shoot\\IMG_2.NEF'))
+  end)
+end)
