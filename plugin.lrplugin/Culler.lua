@@ -38,11 +38,11 @@ function M.settings()
   return s, problems
 end
 
--- Polls the job until it ends; returns the JobState.
-local function follow(client, job, total, progress)
-  local js = JobState.new { total = total }
+-- Polls the job until it ends; returns the JobState. offset/grandTotal: photos of earlier jobs.
+local function follow(client, job, total, progress, offset, grandTotal)
+  local js = JobState.new { total = total, offset = offset, grandTotal = grandTotal }
   js:submitted(job)
-  progress:setPortionComplete(0, total)
+  progress:setPortionComplete(offset, grandTotal)
   progress:setCaption(js:caption(Util.thousands))
   while true do
     if progress:isCanceled() then js:cancelRequested() end
@@ -53,7 +53,7 @@ local function follow(client, job, total, progress)
     elseif a.kind == 'poll' then
       local st, err = Daemon.job(client, js.id, a.withResults)
       js:polled(st, err, os.time())
-      progress:setPortionComplete(js.done, math.max(js.total, 1))
+      progress:setPortionComplete(offset + js.done, math.max(grandTotal, 1))
       progress:setCaption(js:caption(Util.thousands))
     elseif a.kind == 'cancel' then
       Log.info('cancelling job %s', tostring(js.id))
@@ -153,36 +153,44 @@ function M.run(catalog, photos, opts)
       return report
     end
 
-    progress:setCaption('Sending ' .. Util.plural(#list, 'photo') .. ' to AutoCull…')
-    local job, err = Daemon.submit(client, list, Settings.jobOptions(s, Json.null))
-    if not job then
-      Log.error('job refused: %s', tostring(err.message))
-      return nil, 'The AutoCull service did not accept the job: ' .. tostring(err.message)
-    end
-    Log.info('job %s: %d photo(s)', tostring(job.id), #list)
+    -- The service refuses jobs over 10,000 photos: bigger selections go in several jobs of
+    -- s.jobSize photos (groups are then found within each job only).
+    local options = Settings.jobOptions(s, Json.null)
+    local finishedTotal, offset = 0, 0
+    for k, part in ipairs(Util.chunks(list, s.jobSize)) do
+      progress:setCaption('Sending ' .. Util.plural(#part, 'photo') .. ' to AutoCull…')
+      local job, err = Daemon.submit(client, part, options)
+      if not job then
+        Log.error('job refused: %s', tostring(err.message))
+        if k == 1 then return nil, 'The AutoCull service did not accept the job: ' .. tostring(err.message) end
+        report.outcome, report.message = 'lost', 'The AutoCull service did not accept the next job: ' .. tostring(err.message)
+        break
+      end
+      Log.info('job %s: %d photo(s)', tostring(job.id), #part)
 
-    local js = follow(client, job, #list, progress)
-    report.outcome = js.outcome or 'done'
-    report.message = js.message
-    if js.outcome == 'done' then report.message = nil end
-    if js.cancelWanted and js.outcome ~= 'lost' then
-      -- the user cancelled: say so even when the service ended the job as failed
-      report.outcome = 'cancelled'
-      if js.outcome == 'failed' then report.message = 'The AutoCull service reported: ' .. tostring(js.message) end
-    end
+      local js = follow(client, job, #part, progress, offset, #list)
+      report.outcome = js.outcome or 'done'
+      report.message = js.outcome ~= 'done' and js.message or nil
+      if js.cancelWanted and js.outcome ~= 'lost' then
+        -- the user cancelled: say so even when the service ended the job as failed
+        report.outcome = 'cancelled'
+        if js.outcome == 'failed' then report.message = 'The AutoCull service reported: ' .. tostring(js.message) end
+      end
 
-    local items, finished = plan(js.results, byId, s, report)
-    report.unfinished = #list - finished
-    if #items > 0 then
-      progress:setCaption('Writing stars, labels and flags to ' .. Util.plural(#items, 'photo') .. '…')
-      local failed, werr = CatalogWriter.writeResults(catalog, items, s.writeChunk, CatalogWriter.ACTION_CULL)
-      for _, item in ipairs(failed) do report.writeFailures[#report.writeFailures + 1] = item.entry.name end
-      report.writeError = werr
-      if #failed > 0 then
+      local items, finished = plan(js.results, byId, s, report)
+      finishedTotal = finishedTotal + finished
+      if #items > 0 then
+        progress:setCaption('Writing stars, labels and flags to ' .. Util.plural(#items, 'photo') .. '…')
+        local failed, werr = CatalogWriter.writeResults(catalog, items, s.writeChunk, CatalogWriter.ACTION_CULL)
+        for _, item in ipairs(failed) do report.writeFailures[#report.writeFailures + 1] = item.entry.name end
+        report.writeError = werr or report.writeError
         -- nothing was written to those photos: they count as not culled
         report.culled = math.max(0, report.culled - #failed)
       end
+      offset = offset + #part
+      if report.outcome ~= 'done' then break end
     end
+    report.unfinished = #list - finishedTotal
     return report
   end)
   Previews.cleanup(missing)

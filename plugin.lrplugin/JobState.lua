@@ -28,6 +28,8 @@ function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
     total = opts.total or 0,
+    offset = opts.offset or 0,            -- photos of earlier jobs of the same cull (for the caption)
+    grandTotal = opts.grandTotal,         -- all photos of the cull
     done = 0,
     groups = 0,
     state = 'submitting',
@@ -188,7 +190,8 @@ function M:caption(thousands)
   if self.state == 'queued' or self.state == 'submitting' then
     return 'Waiting for the AutoCull service…'
   end
-  local s = string.format('Analysing %s of %s', thousands(self.done), thousands(self.total))
+  local s = string.format('Analysing %s of %s', thousands(self.offset + self.done),
+    thousands(self.grandTotal or self.total))
   if self.groups and self.groups > 0 then
     s = s .. string.format(' — %s %s found', thousands(self.groups),
       self.groups == 1 and 'burst or duplicate group' or 'bursts or duplicate groups')

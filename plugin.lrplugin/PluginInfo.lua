@@ -146,13 +146,15 @@ function M.sectionsForTopOfDialog(f, propertyTable)
       value = bind { key = 'watchImports', bind_to_object = prefs } },
     f:row {
       f:static_text { title = 'Blur sensitivity:', width = share 'clabel' },
-      f:slider { value = bind { key = 'blurSensitivity', bind_to_object = prefs }, min = 0, max = 1, width = 200 },
-      f:static_text { title = bind { key = 'blurSensitivity', bind_to_object = prefs }, width_in_chars = 5 },
+      f:slider { value = bind { key = 'blurSensitivity', bind_to_object = prefs }, min = 0.05, max = 0.95, width = 200 },
+      f:edit_field { value = bind { key = 'blurSensitivity', bind_to_object = prefs }, min = 0.05, max = 0.95,
+        precision = 2, width_in_digits = 4 },
     },
     f:row {
       f:static_text { title = 'Closed-eye sensitivity:', width = share 'clabel' },
-      f:slider { value = bind { key = 'eyesSensitivity', bind_to_object = prefs }, min = 0, max = 1, width = 200 },
-      f:static_text { title = bind { key = 'eyesSensitivity', bind_to_object = prefs }, width_in_chars = 5 },
+      f:slider { value = bind { key = 'eyesSensitivity', bind_to_object = prefs }, min = 0.05, max = 0.95, width = 200 },
+      f:edit_field { value = bind { key = 'eyesSensitivity', bind_to_object = prefs }, min = 0.05, max = 0.95,
+        precision = 2, width_in_digits = 4 },
     },
     f:row {
       f:static_text { title = 'Strictness:', width = share 'clabel' },

@@ -26,6 +26,7 @@ M.DEFAULTS = {
   watchStartDelay = 20,     -- seconds after Lightroom starts before the first poll
   watchPollSeconds = 20,    -- seconds between polls (at least 15)
   watchChunk = 200,         -- photos per background job
+  jobSize = 5000,           -- photos per job (the service takes at most 10,000)
   startTimeout = 40,        -- seconds to wait for a daemon we started
   jobTimeoutRequest = 30,   -- LrHttp per-phase timeout for job requests
 }
@@ -91,6 +92,7 @@ function M.read(prefs, env)
   s.watchStartDelay = number(prefs.watchStartDelay, M.DEFAULTS.watchStartDelay, 0)
   s.watchPollSeconds = number(prefs.watchPollSeconds, M.DEFAULTS.watchPollSeconds, 15)
   s.watchChunk = math.floor(number(prefs.watchChunk, M.DEFAULTS.watchChunk, 1, 5000))
+  s.jobSize = math.floor(number(prefs.jobSize, M.DEFAULTS.jobSize, 1, 10000))
   s.startTimeout = number(prefs.startTimeout, M.DEFAULTS.startTimeout, 1, 600)
   s.requestTimeout = number(prefs.jobTimeoutRequest, M.DEFAULTS.jobTimeoutRequest, 1, 600)
   local mapping, mproblems = Mapping.fromPrefs(prefs)

@@ -401,9 +401,10 @@ def test_plugin_starts_the_daemon_when_it_is_down(tmp_path):
                           for i, p in enumerate(files("near_duplicates/ukbench_simbench", "*.jpg"))]}
     try:
         run = lrsim(tmp_path, catalog, "menu", "Auto-Cull Selected", "--select", "all", env=env, new_session=True,
-                    prefs={"daemonUrl": f"http://127.0.0.1:{port}", "autoStart": True,
+                    prefs={"daemonUrl": f"http://127.0.0.1:{port}", "autoStart": True, "jobSize": 2,
                            "launcherPath": sys.executable, "tokenFile": str(config / "token")})
         assert_clean(run)
+        assert len(run.job_ids()) == 2, "4 photos at 2 per job (selections over the service's limit are split)"
         assert re.search(rf"execute\s+nohup '{re.escape(sys.executable)}' -m autocull serve --port {port} .*&",
                          run.log), "the plug-in must start the backend detached, by absolute path"
         assert (config / "token").exists()

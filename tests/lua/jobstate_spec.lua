@@ -55,6 +55,15 @@ describe('JobState', function()
     assert.matches('Analysing 3 of 3', js:caption())
   end)
 
+  it('counts photos of earlier jobs of the same cull in the caption', function()
+    local js = JobState.new { total = 5000, offset = 5000, grandTotal = 12000 }
+    js:submitted { id = 'j', state = 'running', total = 5000 }
+    js:step()
+    js:step()
+    js:polled({ state = 'running', done = 412, total = 5000, groups = 3 }, nil, 0)
+    assert.equal('Analysing 5,412 of 12,000 — 3 bursts or duplicate groups found', js:caption(require('Util').thousands))
+  end)
+
   it('backs off: the poll interval grows up to its maximum', function()
     local js = JobState.new { total = 1, pollMin = 0.25, pollMax = 2 }
     js:submitted { id = 'j', state = 'queued' }
