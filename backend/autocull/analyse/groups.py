@@ -1,0 +1,930 @@
+"""Bursts, duplicates and exposure brackets, with the best frame of each group.
+
+Two entry points (see docs/groups.md for the method and the measured numbers):
+
+``encode(decoded) -> dict``
+    Computed once per photo from ``decoded.image`` (BGR uint8, oriented, analysis scale) and
+    cached with the analysis: 64-bit pHash (and the pHash of the mirrored image, so a flipped
+    copy is still a copy), 64-bit dHash, a normalised HSV histogram (8 hue x 3 saturation x
+    4 value bins), a 32x32 grey thumbnail (base64) for the structural checks, mean/std level
+    and the photo's size. JSON-serialisable; no capture time or exposure settings (those come
+    from the record's ``capture_time`` and ``exif``).
+
+``group(records, settings=None, stats=None) -> list[dict | None]``
+    One entry per record, in order: ``None`` for a photo in no group (and for records with
+    ``ok`` False or no ``_encoding``), else the member object::
+
+        {"id": "g3", "kind": "burst|duplicate|bracket", "size": 4, "best": bool,
+         "best_path": "/shoot/IMG_0412.JPG", "reason": "IMG_0412 is sharper (face 0.91 vs 0.64)"}
+
+    ``reason`` says, for an alternate, why the best frame won; for the best frame, why it is best.
+
+How candidate pairs are found (never all pairs; the cost is O(n log n)):
+
+1. **Capture time.** Timed photos are sorted by time; each is compared with at most
+   ``max_neighbours`` following frames that lie within ``burst_window_s``.
+2. **Name order.** Photos without a capture time (scans, exports, stripped EXIF) are compared,
+   by content only and with stricter thresholds, with their ``max_neighbours`` successors in
+   path order (a folder lists a shoot in shooting order).
+3. **Hash index.** Exact and near-exact copies anywhere in the batch (another folder, a resized
+   or re-encoded export) are found through sorted-prefix indexing of the pHash: the hashes are
+   sorted under several fixed bit rotations/permutations and each is compared with its
+   ``index_window`` successors in every order (multi-index hashing: two hashes within Hamming
+   distance 3 share one of the four 16-bit prefixes the rotations sort by).
+
+Each candidate pair is scored with vectorised numpy (Hamming distances, histogram intersection,
+normalised cross-correlation of 16x16 thumbnails); the few pairs that look like the same scene
+moved sideways get a phase-correlation check on the 32x32 thumbnails (camera shift vs panorama
+step). Pairs that match are joined with union-find.
+
+Kinds, and what policy must do with them:
+
+- ``bracket``: consecutive frames from one camera whose EXIF exposure bias (>= ``bracket_min_ev``
+  EV) or exposure (time x ISO / f-number^2, >= ``bracket_min_ev`` EV, same scene) steps within
+  ``bracket_window_s`` (plus the exposure time). Hashes are not consulted: the brightness
+  difference defeats them, so EXIF decides. Without EXIF exposure data a content fallback
+  (same structure, mean level stepping by >= ``bracket_min_ev`` EV) applies. **Every member of a
+  bracket has ``"best": True``** (``best_path`` names the frame nearest 0 EV, the reference
+  exposure), so a policy that makes non-best members alternates never touches a bracket; policy
+  should additionally treat ``kind == "bracket"`` as "keep every frame". Bracket members are not
+  merged into bursts.
+- ``duplicate``: the same picture (a copy, a resize, a re-encode, a mild edit, a mirror image):
+  every link in the group is a near-exact match in content and the capture times are equal or
+  missing.
+- ``burst``: the same scene moments apart (everything else that matched).
+
+Panoramas: a pair that matches in colour but whose thumbnails line up only after a large
+sideways (or vertical) shift (>= ``pano_min_shift`` of the frame) with the same exposure is a
+panorama step and is not joined. Small shifts (hand-held bursts) are joined.
+
+Best frame of a burst/duplicate group, in order: not blurry (``sharpness.blurry``), eyes open on
+every face (``eyes.state``), exposure ok (``exposure.state``), then subject sharpness
+(1 - ``sharpness.probability``, compared in steps of ``sharpness_tie``), then the tie-breakers:
+eyes most clearly open (lowest worst-face ``closed_probability``), more pixels (the original
+beats a downsized copy), colour over grey, earliest capture time (the first frame of a burst
+is the moment the photographer reacted to), then path order.
+
+Thresholds live in :data:`DEFAULTS`; ``settings["strictness"]`` ("loose", "normal", "strict")
+picks a preset from :data:`STRICTNESS` and any explicit key overrides it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+
+ENCODING_VERSION = 2
+THUMB = 32          # stored thumbnail side (grey, aspect squashed)
+SMALL = 16          # side of the thumbnail used for the vectorised structural check
+HIST_BINS = (8, 3, 4)
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds
+# ---------------------------------------------------------------------------------------------
+
+DEFAULTS: dict = {
+    "strictness": "normal",
+    # candidate generation
+    "burst_window_s": 5.0,        # frames further apart in time than this are not compared
+    "burst_fast_s": 1.0,          # frames at most this far apart (burst cadence) use the looser rules
+    "max_neighbours": 8,          # each frame is compared with at most this many successors
+    "index_window": 3,            # successors compared in each sorted-hash order
+    "index_hamming": 24,          # index pairs further apart than this (pHash) are not scored
+    # burst / same scene (timed pairs within the window)
+    "burst_ncc": 0.80,            # thumbnail NCC (16x16, zero-mean) alone that means "same scene"
+    "burst_ncc_lo": 0.50,         # ... or NCC at least this with a colour match (gap <= burst_fast_s)
+    "burst_hist": 0.70,           # histogram intersection that counts as a colour match
+    "burst_hamming": 22,          # ... or pHash distance at most this with a colour match (fast gap)
+    "slow_ncc": 0.90,             # gap > burst_fast_s: NCC (direct or after a small shift) needed
+    "shift_ncc": 0.80,            # NCC after aligning a small camera shift (fast gap)
+    "grey_hist": 0.90,            # grey photos: level-histogram match that allows the shift check
+    # content only (no capture time on one side)
+    "notime_ncc": 0.88,
+    "notime_ncc_lo": 0.65,
+    "notime_hist": 0.80,
+    "notime_hamming": 16,
+    # duplicates anywhere in the batch
+    "dup_hamming": 8,             # pHash distance (direct or mirrored)
+    "dup_ncc": 0.97,              # and 32x32 thumbnail NCC (same orientation as the hash match)
+    "dup_time_s": 1.0,            # capture times further apart than this make it a burst
+    # brackets
+    "bracket_window_s": 2.0,      # gap between bracket frames (plus the earlier exposure time)
+    "bracket_min_ev": 0.6,        # smallest exposure step (EV) that counts as bracketing
+    "bracket_content": True,      # without EXIF exposure data, detect brackets from content
+    "bracket_content_ncc": 0.55,  # structure match (NCC of rank-normalised thumbnails)
+    "bracket_content_step": 0.5,  # log2 ratio of mean grey levels that counts as a step
+    # panoramas
+    "pano_min_shift": 0.15,       # fraction of the frame
+    "pano_ncc": 0.55,             # overlap NCC after the shift
+    "pano_check_ncc": 0.75,       # joined pairs below this (unshifted) NCC get the panorama check
+    # best frame
+    "sharpness_tie": 0.05,        # sharpness scores closer than this are a tie
+}
+
+STRICTNESS: dict = {
+    # "loose" joins more (longer window, lower similarity); "strict" joins only clear matches.
+    "loose": {"burst_window_s": 15.0, "burst_ncc": 0.72, "burst_ncc_lo": 0.40, "burst_hist": 0.60,
+              "burst_hamming": 26, "shift_ncc": 0.72, "slow_ncc": 0.85, "notime_ncc": 0.82, "notime_ncc_lo": 0.55,
+              "notime_hist": 0.72, "notime_hamming": 20, "dup_hamming": 10, "dup_ncc": 0.88},
+    "normal": {},
+    "strict": {"burst_window_s": 2.0, "burst_ncc": 0.88, "burst_ncc_lo": 0.65, "burst_hist": 0.80,
+               "burst_hamming": 16, "shift_ncc": 0.88, "slow_ncc": 0.94, "notime_ncc": 0.93, "notime_ncc_lo": 0.80,
+               "notime_hist": 0.88, "notime_hamming": 10, "dup_hamming": 5, "dup_ncc": 0.96},
+}
+
+
+def thresholds(settings: dict | None = None) -> dict:
+    """Resolve ``settings`` into the full threshold dict (defaults < strictness preset < keys)."""
+    settings = dict(settings or {})
+    level = settings.get("strictness") or DEFAULTS["strictness"]
+    if level not in STRICTNESS:
+        raise ValueError(f"strictness must be one of {sorted(STRICTNESS)}, not {level!r}")
+    out = dict(DEFAULTS)
+    out.update(STRICTNESS[level])
+    out.update({k: v for k, v in settings.items() if k in DEFAULTS and v is not None})
+    out["strictness"] = level
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Hashes
+# ---------------------------------------------------------------------------------------------
+
+class Hash64:
+    """A 64-bit perceptual hash; ``a - b`` is the Hamming distance (imagehash style)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        if isinstance(value, Hash64):
+            value = value.value
+        elif isinstance(value, str):
+            value = int(value, 16)
+        self.value = int(value) & 0xFFFFFFFFFFFFFFFF
+
+    def __sub__(self, other) -> int:
+        return (self.value ^ Hash64(other).value).bit_count()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Hash64) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.value:016x}"
+
+    def __repr__(self) -> str:
+        return f"Hash64('{self}')"
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray) -> "Hash64":
+        v = 0
+        for b in np.asarray(bits, dtype=bool).ravel():
+            v = (v << 1) | int(b)
+        return cls(v)
+
+
+def _phash_bits(gray32: np.ndarray) -> np.ndarray:
+    d = cv2.dct(gray32.astype(np.float32))
+    low = d[:8, :8]
+    return low > np.median(low)
+
+
+def phash(gray: np.ndarray) -> Hash64:
+    """pHash: sign of the 8x8 lowest DCT coefficients of a 32x32 grey image against their median."""
+    g = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA)
+    return Hash64.from_bits(_phash_bits(g))
+
+
+def dhash(gray: np.ndarray) -> Hash64:
+    """dHash: horizontal gradient signs of a 9x8 grey image."""
+    g = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    return Hash64.from_bits(g[:, 1:] > g[:, :-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding (once per photo)
+# ---------------------------------------------------------------------------------------------
+
+def encode_thumb(thumb: np.ndarray) -> str:
+    """A 32x32 uint8 grey thumbnail as base64 of its 1024 bytes + 2 zero bytes (1368 characters,
+    no padding, so a batch of them decodes in one call)."""
+    return base64.b64encode(np.ascontiguousarray(thumb, dtype=np.uint8).tobytes() + b"\0\0").decode("ascii")
+
+
+def _work_image(bgr: np.ndarray) -> np.ndarray:
+    """Downscale to <= 256 px long side (area) so the encoders cost the same for any input."""
+    h, w = bgr.shape[:2]
+    f = 256.0 / max(h, w)
+    if f < 1.0:
+        bgr = cv2.resize(bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return bgr
+
+
+def encode(decoded) -> dict:
+    """Per-photo encoding for grouping (JSON-serialisable; see the module docstring)."""
+    img = decoded.image
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    img = np.ascontiguousarray(img[..., :3])
+    small = _work_image(img)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    g32 = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA)
+    ph = Hash64.from_bits(_phash_bits(g32))
+    ph_flip = Hash64.from_bits(_phash_bits(np.ascontiguousarray(g32[:, ::-1])))
+    dh = dhash(gray)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256]).ravel()
+    hist = hist / max(float(hist.sum()), 1.0)
+    thumb = cv2.resize(gray, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    sat = float(hsv[..., 1].mean())
+    exif = getattr(decoded, "exif", None) or {}
+    return {
+        "v": ENCODING_VERSION,
+        "phash": str(ph),
+        "phash_flip": str(ph_flip),
+        "dhash": str(dh),
+        "hist": [round(float(x), 5) for x in hist],
+        "thumb": encode_thumb(thumb),
+        "mean": round(float(gray.mean()), 2),
+        "std": round(float(gray.std()), 2),
+        "colour": sat > 12.0,
+        "width": int(getattr(decoded, "width", img.shape[1])),
+        "height": int(getattr(decoded, "height", img.shape[0])),
+        "orientation": int(exif.get("orientation") or 1),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Union-find
+# ---------------------------------------------------------------------------------------------
+
+class _UF:
+    def __init__(self, n: int):
+        self.p = list(range(n))
+
+    def find(self, a: int) -> int:
+        p = self.p
+        while p[a] != a:
+            p[a] = p[p[a]]
+            a = p[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if ra < rb:
+                self.p[rb] = ra
+            else:
+                self.p[ra] = rb
+
+
+# ---------------------------------------------------------------------------------------------
+# Record parsing
+# ---------------------------------------------------------------------------------------------
+
+def _timestamp(s) -> float:
+    if not s:
+        return math.nan
+    if isinstance(s, (int, float)):
+        return float(s)
+    try:
+        dt = datetime.fromisoformat(str(s).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return math.nan
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _f(v) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return x if math.isfinite(x) else math.nan
+
+
+def _stem(path) -> str:
+    return os.path.splitext(os.path.basename(str(path)))[0] or str(path)
+
+
+_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x).astype(np.int16)
+    return _POP8[x.view(np.uint8).reshape(-1, 8)].sum(1).astype(np.int16)
+
+
+def _hex_array(values) -> np.ndarray:
+    return np.array([int(v, 16) if v else 0 for v in values], dtype=np.uint64)
+
+
+class _Table:
+    """Column arrays over the records that take part (ok, with an encoding)."""
+
+    def __init__(self, records):
+        idx, encs = [], []
+        for i, r in enumerate(records):
+            if not r or not r.get("ok", True):
+                continue
+            e = r.get("_encoding")
+            if not e or not e.get("phash"):
+                continue
+            idx.append(i)
+            encs.append(e)
+        self.idx = idx
+        self.n = n = len(idx)
+        recs = [records[i] for i in idx]
+        self.recs = recs
+        self.paths = [str(r.get("path") or f"#{i}") for i, r in zip(idx, recs)]
+        self.phash = _hex_array([e["phash"] for e in encs])
+        self.pflip = _hex_array([e.get("phash_flip") or e["phash"] for e in encs])
+        self.time = np.array([_timestamp(r.get("capture_time")) for r in recs], dtype=np.float64)
+        nb = int(np.prod(HIST_BINS))
+        hl = [e.get("hist") for e in encs]
+        try:
+            hist = np.array(hl, dtype=np.float32).reshape(n, nb)
+        except (ValueError, TypeError):
+            hist = np.zeros((n, nb), dtype=np.float32)
+            for k, h in enumerate(hl):
+                if h is not None and len(h) == nb:
+                    hist[k] = h
+        self.hist = hist
+        thumbs = _decode_thumbs([e.get("thumb") for e in encs])
+        self.thumb32 = thumbs.reshape(n, THUMB, THUMB)
+        f = THUMB // SMALL
+        s = thumbs.reshape(n, SMALL, f, SMALL, f).sum((2, 4), dtype=np.uint16).reshape(n, SMALL * SMALL)
+        s = s.astype(np.float32)
+        self.small = _normalise_rows(s)
+        self.mean = np.array([_f(e.get("mean")) for e in encs], dtype=np.float64)
+        self.colour = np.array([bool(e.get("colour", True)) for e in encs])
+        self.pixels = np.array([float(r.get("width") or e.get("width") or 0) * float(r.get("height") or e.get("height") or 0)
+                                for r, e in zip(recs, encs)])
+        ex = [r.get("exif") or {} for r in recs]
+        self.bias = np.array([_f(x.get("exposure_bias")) for x in ex])
+        t = np.array([_f(x.get("exposure_time")) for x in ex])
+        fn = np.array([_f(x.get("f_number")) for x in ex])
+        iso = np.array([_f(x.get("iso")) for x in ex])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # light captured, in EV: log2(t) - 2 log2(N) + log2(ISO/100); missing N/ISO count as equal
+            ev = np.log2(t) - 2 * np.log2(np.where(np.isnan(fn), 1.0, fn)) + np.log2(np.where(np.isnan(iso), 100.0, iso) / 100.0)
+        self.exptime = t
+        self.light_ev = ev
+        self.camera = [(str(x.get("make") or ""), str(x.get("model") or "")) for x in ex]
+
+
+def _decode_thumbs(strings: list) -> np.ndarray:
+    """base64 thumbnails -> (n, 1024) uint8. The encodings are 1368 characters without padding
+    (1024 bytes + 2 zero bytes), so the whole batch decodes in one call."""
+    n = len(strings)
+    size = THUMB * THUMB
+    if n and all(isinstance(t, str) and len(t) == _THUMB_B64 and t[-1] != "=" for t in strings):
+        raw = np.frombuffer(base64.b64decode("".join(strings)), dtype=np.uint8)
+        return raw.reshape(n, size + 2)[:, :size]
+    out = np.zeros((n, size), np.uint8)
+    for k, t in enumerate(strings):
+        if t:
+            try:
+                b = base64.b64decode(t)
+            except ValueError:
+                continue
+            if len(b) >= size:
+                out[k] = np.frombuffer(b[:size], dtype=np.uint8)
+    return out
+
+
+_THUMB_B64 = (THUMB * THUMB + 2) // 3 * 4
+
+
+def _normalise_rows(a: np.ndarray) -> np.ndarray:
+    """Rows minus their mean, scaled to unit length (float32): dot products are NCCs."""
+    a = np.asarray(a, dtype=np.float32)
+    a = a - a.mean(1, keepdims=True, dtype=np.float32)
+    norm = np.sqrt(np.einsum("ij,ij->i", a, a))[:, None]
+    a /= np.maximum(norm, 1e-3 * a.shape[1])
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate pairs
+# ---------------------------------------------------------------------------------------------
+
+def _window_pairs(order: np.ndarray, t: np.ndarray | None, k_max: int, window: float):
+    """Pairs (order[i], order[i+k]) for k <= k_max (and time gap <= window when t is given)."""
+    a_all, b_all = [], []
+    m = len(order)
+    for k in range(1, min(k_max, m - 1) + 1):
+        a, b = order[:-k], order[k:]
+        if t is not None:
+            keep = (t[b] - t[a]) <= window
+            if not keep.any():
+                break
+            a, b = a[keep], b[keep]
+        a_all.append(a)
+        b_all.append(b)
+    if not a_all:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(a_all).astype(np.int64), np.concatenate(b_all).astype(np.int64)
+
+
+def _rotl(h: np.ndarray, r: int) -> np.ndarray:
+    if r == 0:
+        return h
+    return (h << np.uint64(r)) | (h >> np.uint64(64 - r))
+
+
+_PERMS = [np.random.default_rng(s).permutation(64) for s in (11, 12, 13, 14)]
+
+
+def _permute_bits(h: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    bits = np.unpackbits(h.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
+    return np.ascontiguousarray(np.packbits(bits[:, perm], axis=1)).view(">u8").ravel().astype(np.uint64)
+
+
+def _index_pairs(h: np.ndarray, window: int):
+    """Sorted-prefix multi-index: pairs that are neighbours (<= window apart) in any sorted order
+    of the hashes under 4 rotations (16-bit prefixes) and 4 fixed bit permutations."""
+    n = len(h)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = [_rotl(h, r) for r in (0, 16, 32, 48)] + [_permute_bits(h, p) for p in _PERMS]
+    a_all, b_all = [], []
+    for key in keys:
+        order = np.argsort(key, kind="stable")
+        a, b = _window_pairs(order, None, window, 0.0)
+        a_all.append(a)
+        b_all.append(b)
+    a = np.concatenate(a_all)
+    b = np.concatenate(b_all)
+    return _unique_pairs(a, b, n)
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int):
+    code = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
+    if len(code):
+        code = code[np.r_[True, code[1:] != code[:-1]]]
+    return code // n, code % n
+
+
+# ---------------------------------------------------------------------------------------------
+# Pair scoring
+# ---------------------------------------------------------------------------------------------
+
+def _pair_features(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 65536):
+    hist = np.empty(len(a), np.float32)
+    ncc = np.empty(len(a), np.float32)
+    for s in range(0, len(a), chunk):
+        aa, bb = a[s:s + chunk], b[s:s + chunk]
+        hist[s:s + chunk] = np.minimum(T.hist[aa], T.hist[bb]).sum(1)
+        ncc[s:s + chunk] = np.einsum("ij,ij->i", T.small[aa], T.small[bb])
+    return hist, ncc
+
+
+def _ncc32(T: _Table, a: np.ndarray, b: np.ndarray, flip: bool = False) -> np.ndarray:
+    """Zero-mean NCC of the 32x32 thumbnails of pairs (b mirrored when flip)."""
+    out = np.empty(len(a), np.float32)
+    for s in range(0, len(a), 8192):
+        x = T.thumb32[a[s:s + 8192]].astype(np.float32)
+        y = T.thumb32[b[s:s + 8192]].astype(np.float32)
+        if flip:
+            y = y[:, :, ::-1]
+        x = _normalise_rows(x.reshape(len(x), -1))
+        y = _normalise_rows(y.reshape(len(y), -1))
+        out[s:s + 8192] = np.einsum("ij,ij->i", x, y)
+    return out
+
+
+def _overlap_ncc(x: np.ndarray, y: np.ndarray, dx: int, dy: int) -> float:
+    """NCC of x and y where y is x moved by (dx, dy) pixels: x[r, c] ~ y[r - dy, c - dx]."""
+    h, w = x.shape
+    if abs(dx) >= w - 3 or abs(dy) >= h - 3:
+        return -1.0
+    xs = x[max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)]
+    ys = y[max(0, -dy):h + min(0, -dy), max(0, -dx):w + min(0, -dx)]
+    xs = xs - xs.mean()
+    ys = ys - ys.mean()
+    d = math.sqrt(float((xs * xs).sum()) * float((ys * ys).sum()))
+    return float((xs * ys).sum()) / d if d > 1e-6 else 0.0
+
+
+_ROWS = np.arange(THUMB)
+
+
+def _overlap_stats(x: np.ndarray, y: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """NCC over the overlap where x[r, c] ~ y[r - dy, c - dx], for stacks x, y (m, 32, 32)."""
+    h = w = THUMB
+    xs = x[:, max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)]
+    ys = y[:, max(0, -dy):h + min(0, -dy), max(0, -dx):w + min(0, -dx)]
+    m = len(x)
+    xs = xs.reshape(m, -1)
+    ys = ys.reshape(m, -1)
+    xs = xs - xs.mean(1, keepdims=True)
+    ys = ys - ys.mean(1, keepdims=True)
+    cov = np.einsum("ij,ij->i", xs, ys)
+    var = np.sqrt(np.einsum("ij,ij->i", xs, xs) * np.einsum("ij,ij->i", ys, ys))
+    return np.where(var > 1e-6, cov / np.maximum(var, 1e-6), 0.0).astype(np.float32)
+
+
+def _masked_ncc(x: np.ndarray, y: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Per-pair NCC over the overlap where x[r, c] ~ y[r - dy, c - dx] (x, y: (m, 32, 32) float32),
+    computed per distinct shift. Overlaps smaller than 30 % of the frame give -1."""
+    out = np.full(len(x), -1.0, np.float32)
+    code = (dx + THUMB) * (4 * THUMB) + (dy + THUMB)
+    order = np.argsort(code, kind="stable")
+    sc = code[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    ends = np.r_[starts[1:], len(sc)]
+    for s0, s1 in zip(starts, ends):
+        sel = order[s0:s1]
+        ddx, ddy = int(dx[sel[0]]), int(dy[sel[0]])
+        if (THUMB - abs(ddx)) * (THUMB - abs(ddy)) < 0.3 * THUMB * THUMB:
+            continue
+        out[sel] = _overlap_stats(x[sel], y[sel], ddx, ddy)
+    return out
+
+
+_HANN = np.outer(np.hanning(THUMB), np.hanning(THUMB)).astype(np.float32)
+
+
+def _shift_batch(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 4096):
+    """Best translation between the 32x32 thumbnails of each pair, by phase correlation (batched
+    FFTs; the +-16 px wrap is resolved by trying the aliases): (dx, dy, overlap NCC) arrays with
+    x[r, c] ~ y[r - dy, c - dx]."""
+    m = len(a)
+    DX = np.zeros(m, np.int64)
+    DY = np.zeros(m, np.int64)
+    V = np.full(m, -1.0, np.float32)
+    if m == 0:
+        return DX, DY, V
+    recs, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    ia, ib = inv[:m], inv[m:]
+    spec = np.empty((len(recs), THUMB, THUMB // 2 + 1), np.complex64)
+    for s in range(0, len(recs), chunk):
+        t = T.thumb32[recs[s:s + chunk]].astype(np.float32)
+        f = np.fft.rfft2((t - t.mean((1, 2), keepdims=True)) * _HANN)
+        spec[s:s + chunk] = f / (np.abs(f) + 1e-3)      # whitened spectra: phase only
+    for s in range(0, m, chunk):
+        x = T.thumb32[a[s:s + chunk]].astype(np.float32)
+        y = T.thumb32[b[s:s + chunk]].astype(np.float32)
+        r = spec[ia[s:s + chunk]] * np.conj(spec[ib[s:s + chunk]])
+        corr = np.fft.irfft2(r, s=(THUMB, THUMB)).reshape(len(x), -1)
+        pk = corr.argmax(1)
+        py, px = pk // THUMB, pk % THUMB
+        zero = np.zeros(len(x), np.int64)
+        best_v = _masked_ncc(x, y, zero, zero)
+        best_x, best_y = zero.copy(), zero.copy()
+        for cx in (px, px - THUMB):
+            for cy in (py, py - THUMB):
+                v = _masked_ncc(x, y, cx, cy)
+                better = v > best_v + 0.02 * ((cx != 0) | (cy != 0))
+                best_v = np.where(better, v, best_v)
+                best_x = np.where(better, cx, best_x)
+                best_y = np.where(better, cy, best_y)
+        DX[s:s + chunk], DY[s:s + chunk], V[s:s + chunk] = best_x, best_y, best_v
+    return DX, DY, V
+
+
+# ---------------------------------------------------------------------------------------------
+# Brackets
+# ---------------------------------------------------------------------------------------------
+
+def _rank_thumb(t: np.ndarray) -> np.ndarray:
+    """Rank-normalised thumbnail (histogram-equalised): exposure-invariant structure."""
+    flat = t.ravel().astype(np.float32)
+    r = np.argsort(np.argsort(flat, kind="stable"), kind="stable").astype(np.float32)
+    return r.reshape(t.shape)
+
+
+def _brackets(T: _Table, th: dict, stats: dict):
+    """Bracket runs (lists of table indices) per camera, by EXIF; content fallback without EXIF."""
+    runs = []
+    timed = np.flatnonzero(~np.isnan(T.time))
+    by_cam: dict = {}
+    for k in timed[np.argsort(T.time[timed], kind="stable")]:
+        by_cam.setdefault(T.camera[k], []).append(int(k))
+    seqs = list(by_cam.values())
+    # without capture times, the path order stands in for the shooting order
+    untimed = np.flatnonzero(np.isnan(T.time))
+    if len(untimed) > 1:
+        seqs.append([int(k) for k in sorted(untimed, key=lambda k: T.paths[k])])
+    half = th["bracket_min_ev"] / 2
+    min_ev = th["bracket_min_ev"] - 1e-6
+    for seq in seqs:
+        seq = np.asarray(seq, dtype=np.int64)
+        if len(seq) < 2:
+            continue
+        # vectorised pre-filter over consecutive frames; the exact test only where it can fire
+        p, k = seq[:-1], seq[1:]
+        gap = T.time[k] - T.time[p]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok_gap = np.isnan(gap) | (gap <= th["bracket_window_s"] + np.nan_to_num(T.exptime[p], nan=0.0))
+            db = np.abs(T.bias[k] - T.bias[p])
+            de = np.abs(T.light_ev[k] - T.light_ev[p])
+            dm = np.abs(np.log2(np.maximum(T.mean[k], 1.0) / np.maximum(T.mean[p], 1.0)))
+            cand = ok_gap & ((db >= min_ev) | (de >= min_ev) |
+                             (np.isnan(de) & bool(th["bracket_content"]) & (dm >= th["bracket_content_step"])))
+        cur: list[int] = []
+        last = -2
+        for i in np.flatnonzero(cand):
+            a_, b_ = int(p[i]), int(k[i])
+            if not _bracket_step(T, a_, b_, th, stats):
+                continue
+            if i != last + 1:
+                if len(cur) >= 2:
+                    runs.append(cur)
+                cur = [a_]
+            last = i
+            # the exposure pattern repeats (e.g. 0,-2,+2,0,-2,+2): a new bracket starts
+            v = _exposure_value(T, b_)
+            if any(all(abs(x - y) < half for x, y in zip(v, _exposure_value(T, c))) for c in cur):
+                if len(cur) >= 2:
+                    runs.append(cur)
+                cur = [b_]
+            else:
+                cur.append(b_)
+        if len(cur) >= 2:
+            runs.append(cur)
+    return runs
+
+
+def _exposure_value(T: _Table, k: int) -> tuple:
+    """(bias, light EV) with the mean level standing in when EXIF has neither (nan -> 0)."""
+    b = 0.0 if math.isnan(T.bias[k]) else float(T.bias[k])
+    e = T.light_ev[k]
+    if math.isnan(e):
+        e = math.log2(max(T.mean[k], 1.0)) if not math.isnan(T.mean[k]) else 0.0
+    return (b, float(e))
+
+
+def _bracket_step(T: _Table, a: int, b: int, th: dict, stats: dict) -> bool:
+    min_ev = th["bracket_min_ev"] - 1e-6
+    stats["bracket_checks"] = stats.get("bracket_checks", 0) + 1
+    ba, bb = T.bias[a], T.bias[b]
+    if not (math.isnan(ba) or math.isnan(bb)) and abs(ba - bb) >= min_ev:
+        return True   # exposure compensation changed within seconds: auto-exposure bracketing
+    ea, eb = T.light_ev[a], T.light_ev[b]
+    if not (math.isnan(ea) or math.isnan(eb)):
+        # manual bracketing: the exposure steps with the bias constant, on the same scene
+        return abs(ea - eb) >= min_ev and _same_structure(T, a, b, th)
+    if not th["bracket_content"]:
+        return False
+    # no EXIF exposure data: content fallback (same structure, the level steps by > ~1 stop)
+    ma, mb = T.mean[a], T.mean[b]
+    if math.isnan(ma) or math.isnan(mb):
+        return False
+    return (abs(math.log2(max(ma, 1.0) / max(mb, 1.0))) >= th["bracket_content_step"]
+            and _same_structure(T, a, b, th))
+
+
+def _same_structure(T: _Table, a: int, b: int, th: dict) -> bool:
+    x = _rank_thumb(T.thumb32[a])
+    y = _rank_thumb(T.thumb32[b])
+    return _overlap_ncc(x, y, 0, 0) >= th["bracket_content_ncc"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Best frame
+# ---------------------------------------------------------------------------------------------
+
+def _quality(rec: dict, pixels: float, colour: bool, t: float, tie: float):
+    sh = rec.get("sharpness") or {}
+    blurry = sh.get("blurry")
+    p = sh.get("probability")
+    sharp_score = None if p is None else 1.0 - float(p)
+    eyes = rec.get("eyes") or {}
+    est = eyes.get("state")
+    faces = eyes.get("faces") or []
+    closed = [float(f.get("closed_probability")) for f in faces if f.get("closed_probability") is not None]
+    n_closed = sum(1 for f in faces if f.get("state") == "closed")
+    ex = (rec.get("exposure") or {}).get("state")
+    return {
+        "blurry": blurry, "sharp": sharp_score, "region": sh.get("region") or "frame",
+        "eyes": est, "n_faces": len(faces), "n_closed": n_closed,
+        "worst_closed": max(closed) if closed else 0.0, "exposure": ex,
+        "key": (
+            {False: 2, None: 1, True: 0}.get(blurry, 1),
+            0 if (est == "closed" or n_closed) else (1 if est == "unsure" else 2),
+            0 if ex in ("under", "over", "misfire") else 1,
+            -1 if sharp_score is None else int(sharp_score / tie + 1e-9),
+            -(max(closed) if closed else 0.0),
+            pixels,
+            1 if colour else 0,
+            -(t if t == t else 0.0),
+        ),
+    }
+
+
+def _fmt(x) -> str:
+    return "?" if x is None else f"{x:.2f}"
+
+
+def _why(best_name: str, qb: dict, qo: dict) -> str:
+    """Why the best frame beat another member (first criterion that differs)."""
+    kb, ko = qb["key"], qo["key"]
+    if kb[0] != ko[0]:
+        if qo["blurry"]:
+            return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])}, this frame is blurry)"
+        return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
+    if kb[1] != ko[1]:
+        if ko[1] == 0:
+            return f"{best_name} has eyes open (closed here)"
+        return f"{best_name} has eyes clearly open (unsure here)"
+    if kb[2] != ko[2]:
+        return f"{best_name} is better exposed ({qo['exposure']} here)"
+    if kb[3] != ko[3]:
+        return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
+    if abs(kb[4] - ko[4]) > 1e-9:
+        return f"{best_name} has eyes more clearly open ({_fmt(qb['worst_closed'])} vs {_fmt(qo['worst_closed'])} closed)"
+    if kb[5] != ko[5]:
+        return f"{best_name} has more pixels ({kb[5] / 1e6:.1f} vs {ko[5] / 1e6:.1f} MP)"
+    if kb[6] != ko[6]:
+        return f"{best_name} is in colour"
+    if kb[7] != ko[7]:
+        return f"{best_name} is the earlier frame (same quality)"
+    return f"{best_name} comes first (same quality)"
+
+
+def _why_best(kind: str, size: int, q: dict) -> str:
+    bits = []
+    if q["blurry"] is False:
+        bits.append(f"sharp {q['region']} {_fmt(q['sharp'])}")
+    elif q["sharp"] is not None:
+        bits.append(f"{q['region']} {_fmt(q['sharp'])}")
+    if q["n_faces"] and not q["n_closed"] and q["eyes"] == "open":
+        bits.append("eyes open")
+    if q["exposure"] == "ok":
+        bits.append("exposure ok")
+    detail = f" ({', '.join(bits)})" if bits else ""
+    return f"best of a {kind} of {size}{detail}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------------------------
+
+def group(records, settings: dict | None = None, stats: dict | None = None) -> list:
+    """Group a batch (see the module docstring). ``stats`` (optional dict) receives counters:
+    ``comparisons`` (candidate pairs scored), ``structural_checks`` (phase correlations),
+    ``panorama_pairs`` (pairs left apart as panorama steps), ``groups``, per-kind counts."""
+    th = thresholds(settings)
+    st = stats if stats is not None else {}
+    st.update(comparisons=0, structural_checks=0, panorama_pairs=0, bracket_checks=0,
+              index_pairs=0, time_pairs=0, name_pairs=0)
+    records = list(records)
+    out: list = [None] * len(records)
+    T = _Table(records)
+    n = T.n
+    if n == 0:
+        st["groups"] = 0
+        return out
+    uf = _UF(n)
+    edge_kind: list[tuple[int, int, str]] = []
+
+    # 1. brackets (EXIF decides)
+    in_bracket = np.zeros(n, bool)
+    for run in _brackets(T, th, st):
+        for k in run[1:]:
+            uf.union(run[0], k)
+            edge_kind.append((run[0], k, "bracket"))
+        in_bracket[run] = True
+
+    # 2. candidate pairs: time window, name order (no time), hash index
+    has_t = ~np.isnan(T.time)
+    timed = np.flatnonzero(has_t)
+    ta, tb = _window_pairs(timed[np.argsort(T.time[timed], kind="stable")], T.time,
+                           th["max_neighbours"], th["burst_window_s"])
+    untimed = np.flatnonzero(~has_t)
+    untimed = untimed[np.argsort(np.array([T.paths[k] for k in untimed], dtype=object), kind="stable")] if len(untimed) else untimed
+    na, nb_ = _window_pairs(untimed, None, th["max_neighbours"], 0.0)
+    ia, ib = _index_pairs(T.phash, th["index_window"])
+    st["time_pairs"], st["name_pairs"], st["index_pairs"] = len(ta), len(na), len(ia)
+    a = np.concatenate([ta, na, ia])
+    b = np.concatenate([tb, nb_, ib])
+    a, b = _unique_pairs(a, b, n)
+    st["comparisons"] = int(len(a))
+    if len(a) == 0:
+        return _finish(records, T, uf, edge_kind, th, st, out)
+    # cheap first: Hamming distances for every candidate; the full features only where a rule can
+    # still fire (time-window and name-order pairs; index pairs close enough in hash space)
+    ham = _popcount(T.phash[a] ^ T.phash[b])
+    ham_flip = np.minimum(_popcount(T.phash[a] ^ T.pflip[b]), _popcount(T.pflip[a] ^ T.phash[b]))
+    dt = np.abs(T.time[a] - T.time[b])
+    both_t = has_t[a] & has_t[b]
+    close_t = both_t & (dt <= th["burst_window_s"])
+    keep = close_t | (np.minimum(ham, ham_flip) <= th["dup_hamming"]) | \
+        (~both_t & (ham <= th["index_hamming"]))
+    if len(na):
+        keep[np.isin(a * n + b, np.minimum(na, nb_) * n + np.maximum(na, nb_))] = True
+    sel = np.flatnonzero(keep)
+    a, b, ham, ham_flip, dt, both_t, close_t = a[sel], b[sel], ham[sel], ham_flip[sel], dt[sel], both_t[sel], close_t[sel]
+    st["scored_pairs"] = int(len(a))
+    hist, ncc = _pair_features(T, a, b)
+    fast_t = both_t & (dt <= th["burst_fast_s"])
+
+    # duplicates: near-exact content anywhere (direct or mirrored), confirmed at 32x32
+    # (the 16x16 NCC bounds the 32x32 one closely: only near-certain pairs get the finer check)
+    dup = np.zeros(len(a), bool)
+    p = np.flatnonzero((ham <= th["dup_hamming"]) & (ncc >= th["dup_ncc"] - 0.02))
+    if len(p):
+        dup[p[_ncc32(T, a[p], b[p], False) >= th["dup_ncc"]]] = True
+    p = np.flatnonzero((ham_flip <= th["dup_hamming"]) & ~dup)
+    if len(p):
+        dup[p[_ncc32(T, a[p], b[p], True) >= th["dup_ncc"]]] = True
+    # bursts: timed pairs in the window, by the burst rules
+    # a colour match means little between grey photos (all faces on grey look alike): only
+    # photos that both have colour can match on the histogram
+    both_colour = T.colour[a] & T.colour[b]
+    colour = both_colour & (hist >= th["burst_hist"])
+    burst = (fast_t & ((ncc >= th["burst_ncc"]) |
+                       (colour & (ncc >= th["burst_ncc_lo"])) |
+                       (colour & (ham <= th["burst_hamming"])))) | (close_t & (ncc >= th["slow_ncc"]))
+    # content only: a side without a capture time, stricter rules
+    notime = ~both_t
+    ncol = both_colour & (hist >= th["notime_hist"])
+    burst_nt = notime & ((ncc >= th["notime_ncc"]) |
+                         (ncol & (ncc >= th["notime_ncc_lo"])) |
+                         (ncol & (ham <= th["notime_hamming"])))
+    # candidates for the structural check: colour matches but structure doesn't (shifted view?)
+    # and the matches themselves when the frames might be a panorama step (ncc not near 1)
+    # (grey pairs: a near-identical level histogram stands in for the colour match)
+    grey_match = ~both_colour & (hist >= th["grey_hist"])
+    cand_shift = (close_t & (colour | grey_match) & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
+    joined = dup | burst | burst_nt
+    pano_check = joined & ~dup & (ncc < th["pano_check_ncc"])
+    same_exp = np.ones(len(a), bool)
+    ea, eb = T.light_ev[a], T.light_ev[b]
+    known = ~(np.isnan(ea) | np.isnan(eb))
+    same_exp[known] = np.abs(ea[known] - eb[known]) < 0.34
+    check = np.flatnonzero((cand_shift | pano_check) & same_exp)
+    if len(check):
+        st["structural_checks"] = int(len(check))
+        dx, dy, v = _shift_batch(T, a[check], b[check])
+        frac = np.maximum(np.abs(dx), np.abs(dy)) / THUMB
+        pano = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
+        need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
+        moved = cand_shift[check] & ~pano & (frac < th["pano_min_shift"]) & (v >= need)
+        joined[check[pano]] = False     # panorama step: the view moved sideways
+        joined[check[moved]] = True     # a small camera shift within a burst
+        st["panorama_pairs"] = int(pano.sum())
+    # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
+    same_moment = ~both_t | (dt <= th["dup_time_s"])
+    jb = in_bracket[a] | in_bracket[b]
+    joined &= ~jb | (dup & same_moment)
+    for p in np.flatnonzero(joined):
+        i, j = int(a[p]), int(b[p])
+        uf.union(i, j)
+        kind = "duplicate" if (dup[p] and same_moment[p]) else "burst"
+        edge_kind.append((i, j, kind))
+    return _finish(records, T, uf, edge_kind, th, st, out)
+
+
+def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
+    n = T.n
+    roots = [uf.find(k) for k in range(n)]
+    members: dict[int, list[int]] = {}
+    for k, r in enumerate(roots):
+        members.setdefault(r, []).append(k)
+    kinds: dict[int, set] = {}
+    for i, j, kind in edges:
+        kinds.setdefault(roots[i], set()).add(kind)
+    gid = 0
+    counts = {"burst": 0, "duplicate": 0, "bracket": 0}
+    pixels, colour, times = T.pixels.tolist(), T.colour.tolist(), T.time.tolist()
+    tie = th["sharpness_tie"]
+    for root in sorted((r for r, m in members.items() if len(m) > 1), key=lambda r: T.idx[members[r][0]]):
+        mem = members[root]
+        ks = kinds.get(root, {"burst"})
+        kind = "bracket" if "bracket" in ks else ("duplicate" if ks == {"duplicate"} else "burst")
+        gid += 1
+        counts[kind] += 1
+        g = f"g{gid}"
+        size = len(mem)
+        if kind == "bracket":
+            ref = min(mem, key=lambda k: (abs(T.bias[k]) if not math.isnan(T.bias[k]) else 0.0,
+                                          abs(math.log2(max(T.mean[k], 1.0) / 118.0)) if not math.isnan(T.mean[k]) else 0.0,
+                                          T.idx[k]))
+            for k in mem:
+                out[T.idx[k]] = {"id": g, "kind": kind, "size": size, "best": True,
+                                 "best_path": T.paths[ref],
+                                 "reason": f"exposure bracket of {size}: every frame is kept"}
+            continue
+        q = {k: _quality(T.recs[k], pixels[k], colour[k], times[k], tie) for k in mem}
+        best = max(mem, key=lambda k: (q[k]["key"], -T.idx[k]))
+        bname = _stem(T.paths[best])
+        for k in mem:
+            is_best = k == best
+            out[T.idx[k]] = {"id": g, "kind": kind, "size": size, "best": is_best,
+                             "best_path": T.paths[best],
+                             "reason": _why_best(kind, size, q[k]) if is_best else _why(bname, q[best], q[k])}
+    st["groups"] = gid
+    st.update({f"{k}_groups": v for k, v in counts.items()})
+    return out

@@ -1,0 +1,299 @@
+"""Bursts, duplicates, brackets and the best frame (autocull.analyse.groups).
+
+The shoots are built from real photos (scikit-image's bundled data, and ../shared/data when it is
+there): small camera shifts and rotations, exposure jitter, capture times 0.1-1 s apart, brackets
+at -2/0/+2 EV, a panorama cut into overlapping frames.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from autocull import decode
+from autocull.analyse import groups
+
+from conftest import shared
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = datetime(2026, 5, 1, 14, 3, 22)
+
+
+def bgr(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def jitter(img: np.ndarray, dx=0.0, dy=0.0, angle=0.0, gain=1.0, zoom=1.0) -> np.ndarray:
+    """A hand-held re-shot of the same scene: shift (fraction of the frame), rotation (degrees),
+    zoom, and an exposure change (gain in linear light)."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, zoom)
+    m[0, 2] += dx * w
+    m[1, 2] += dy * h
+    out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if gain != 1.0:
+        lin = (out.astype(np.float32) / 255.0) ** 2.2 * gain
+        out = np.clip(lin ** (1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def soft(img: np.ndarray, sigma=3.0) -> np.ndarray:
+    return cv2.GaussianBlur(img, (0, 0), sigma)
+
+
+def when(t: float | None) -> str | None:
+    return None if t is None else (T0 + timedelta(seconds=t)).isoformat(timespec="milliseconds")
+
+
+def record(path, img, t=None, *, blurry=False, prob=None, eyes="no_faces", closed=None,
+           exposure="ok", bias=0.0, exposure_time=1 / 250, exif=True):
+    """A per-photo record as the pipeline builds it (analysis fields set to what the image shows)."""
+    d = decode.from_array(img, path=str(path))
+    faces = []
+    if closed is not None:
+        faces = [{"box": [200, 80, 120, 140], "state": "closed" if closed > 0.5 else "open",
+                  "closed_probability": closed}]
+    return {
+        "path": str(path), "ok": True, "capture_time": when(t),
+        "exif": ({"exposure_bias": bias, "exposure_time": exposure_time, "f_number": 4.0, "iso": 200,
+                  "make": "Canon", "model": "EOS R6", "orientation": 1} if exif else
+                 {"exposure_bias": None, "exposure_time": None, "f_number": None, "iso": None,
+                  "make": None, "model": None, "orientation": 1}),
+        "width": d.width, "height": d.height,
+        "sharpness": {"blurry": blurry, "probability": (0.8 if blurry else 0.05) if prob is None else prob,
+                      "region": "face" if closed is not None else "frame"},
+        "eyes": {"state": eyes, "faces": faces},
+        "exposure": {"state": exposure},
+        "_encoding": groups.encode(d),
+    }
+
+
+def others(t0: float):
+    """Unrelated photos shot 4-6 s apart after t0 (they must stay out of every group)."""
+    out = []
+    for k, img in enumerate((skdata.coffee(), skdata.rocket(), skdata.stereo_motorcycle()[0], skdata.hubble_deep_field())):
+        out.append(record(f"/shoot/OTHER_{k}.JPG", bgr(img), t0 + 4.0 + 5.0 * k))
+    return out
+
+
+def members(res, recs, name_part):
+    return [m for m, r in zip(res, recs) if name_part in r["path"]]
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_encoding_is_json_and_hash_distance():
+    rec = record("/a/IMG_1.JPG", bgr(skdata.astronaut()))
+    enc = rec["_encoding"]
+    assert json.loads(json.dumps(enc)) == enc
+    h = groups.Hash64(enc["phash"])
+    assert h - h == 0
+    assert h - groups.Hash64(enc["phash_flip"]) > 10          # a mirror image is a different hash
+    flipped = groups.encode(decode.from_array(bgr(skdata.astronaut())[:, ::-1].copy()))
+    assert groups.Hash64(flipped["phash"]) - groups.Hash64(enc["phash_flip"]) <= 4
+    assert len(enc["hist"]) == 96 and abs(sum(enc["hist"]) - 1) < 1e-3
+    assert groups.Hash64("ffffffffffffffff") - groups.Hash64(0) == 64
+
+
+def test_burst_picks_the_sharp_frame():
+    img = bgr(skdata.astronaut())
+    rng = np.random.default_rng(1)
+    recs, t = [], 0.0
+    for k in range(6):
+        frame = jitter(img, dx=rng.uniform(-0.02, 0.02), dy=rng.uniform(-0.02, 0.02),
+                       angle=rng.uniform(-1.5, 1.5), gain=rng.uniform(0.85, 1.15))
+        sharp = k == 3
+        recs.append(record(f"/shoot/IMG_04{10 + k}.JPG", frame if sharp else soft(frame, 2.5 + k % 2), t,
+                           blurry=not sharp, prob=0.04 if sharp else 0.55 + 0.05 * k, eyes="open", closed=0.05))
+        t += rng.uniform(0.1, 1.0)
+    recs += others(t)
+    res = groups.group(recs)
+    burst = members(res, recs, "IMG_04")
+    assert all(m is not None for m in burst)
+    assert len({m["id"] for m in burst}) == 1
+    assert burst[0]["kind"] == "burst" and burst[0]["size"] == 6
+    assert [m["best"] for m in burst] == [k == 3 for k in range(6)]
+    assert all(m["best_path"] == "/shoot/IMG_0413.JPG" for m in burst)
+    assert "IMG_0413 is sharper" in burst[0]["reason"]
+    assert "face 0.96" in burst[0]["reason"]
+    assert all(m is None for m in members(res, recs, "OTHER"))
+
+
+def test_burst_where_the_sharpest_has_closed_eyes_picks_another():
+    img = bgr(skdata.astronaut())
+    rng = np.random.default_rng(2)
+    recs, t = [], 0.0
+    spec = [(0.10, 0.04), (0.03, 0.93), (0.20, 0.06), (0.45, 0.08)]  # (blur prob, closed prob)
+    for k, (p, c) in enumerate(spec):
+        frame = jitter(img, dx=rng.uniform(-0.015, 0.015), angle=rng.uniform(-1, 1), gain=rng.uniform(0.9, 1.1))
+        recs.append(record(f"/shoot/IMG_05{k}.JPG", frame, t, prob=p, closed=c,
+                           eyes="closed" if c > 0.5 else "open"))
+        t += rng.uniform(0.1, 1.0)
+    res = groups.group(recs + others(t))[:4]
+    assert len({m["id"] for m in res}) == 1
+    best = [m["best"] for m in res]
+    assert best == [True, False, False, False]      # IMG_050: sharp enough and eyes open
+    assert "IMG_050 has eyes open" in res[1]["reason"]
+    assert "IMG_050 is sharper" in res[3]["reason"]
+
+
+def test_bracket_survives_intact():
+    img = bgr(skdata.chelsea())
+    recs, t = [], 0.0
+    # a burst of the same scene first, then an AEB bracket 0/-2/+2 EV 0.3 s apart, then the scene again
+    for k in range(3):
+        recs.append(record(f"/shoot/IMG_06{k}.JPG", jitter(img, dx=0.01 * k), t))
+        t += 0.4
+    t += 3.0
+    for k, ev in enumerate((0.0, -2.0, 2.0)):
+        recs.append(record(f"/shoot/BRK_{k}.JPG", jitter(img, gain=2.0 ** ev), t, bias=ev,
+                           exposure_time=1 / 250 * 2 ** ev, exposure="ok" if ev == 0 else ("under" if ev < 0 else "over")))
+        t += 0.3
+    t += 3.0
+    # a manual bracket (bias stays 0, the shutter steps) and a bracket from files without EXIF
+    for k, ev in enumerate((-2.0, 0.0, 2.0)):
+        recs.append(record(f"/shoot/MAN_{k}.JPG", jitter(bgr(skdata.rocket()), gain=2.0 ** ev), t + 0.5 * k,
+                           exposure_time=1 / 250 * 2 ** ev))
+    for k, ev in enumerate((-2.0, 0.0, 2.0)):
+        recs.append(record(f"/scan/NOEXIF_{k}.JPG", jitter(bgr(skdata.coffee()), gain=2.0 ** ev), None, exif=False))
+    res = groups.group(recs)
+    for prefix in ("BRK_", "MAN_", "NOEXIF_"):
+        brk = members(res, recs, prefix)
+        assert all(m is not None and m["kind"] == "bracket" for m in brk), (prefix, brk)
+        assert len({m["id"] for m in brk}) == 1 and brk[0]["size"] == 3
+        assert all(m["best"] for m in brk)          # policy never makes a bracket frame an alternate
+    brk = members(res, recs, "BRK_")
+    assert brk[0]["best_path"] == "/shoot/BRK_0.JPG"  # the 0 EV frame is the reference
+    burst = members(res, recs, "IMG_06")
+    assert burst[0]["kind"] == "burst" and burst[0]["id"] != brk[0]["id"]
+
+
+def test_bracket_from_real_stack_without_exif():
+    d = shared("exposure_brackets", "house")
+    files = sorted(d.glob("house_*.jpg"))
+    recs = [record(f, decode.load(f).image, None, exif=False) | {"path": str(f)} for f in files]
+    res = groups.group(recs)
+    assert all(m and m["kind"] == "bracket" and m["best"] for m in res)
+    assert len({m["id"] for m in res}) == 1
+
+
+def test_copy_in_another_folder_is_found():
+    img = bgr(skdata.immunohistochemistry())
+    recs = [record("/shoot/day1/IMG_0700.JPG", img, 0.0)]
+    recs += others(10.0)
+    recs += [record(f"/shoot/day1/IMG_07{k}.JPG", bgr(x), 100.0 + 20 * k)
+             for k, x in enumerate((skdata.chelsea(), skdata.astronaut(), skdata.retina()), 1)]
+    # an export: resized to half and re-encoded, EXIF stripped, filed elsewhere
+    ok, buf = cv2.imencode(".jpg", cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA),
+                           [cv2.IMWRITE_JPEG_QUALITY, 75])
+    copy = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    recs.append(record("/exports/web/IMG_0700-small.jpg", copy, None, exif=False))
+    # and a byte-identical copy with its EXIF, in a backup folder
+    recs.append(dict(recs[0], path="/backup/IMG_0700.JPG"))
+    stats = {}
+    res = groups.group(recs, stats=stats)
+    a, small, backup = res[0], res[-2], res[-1]
+    assert a and small and backup
+    assert a["id"] == small["id"] == backup["id"]
+    assert a["kind"] == "duplicate" and a["size"] == 3
+    assert a["best"] and not small["best"]
+    assert "more pixels" in small["reason"]
+    assert sum(1 for m in res if m) == 3
+
+
+def test_real_copy_in_another_folder(tmp_path):
+    src = shared("near_duplicates", "imagededup_testdata", "ukbench00120.jpg")
+    recs = [record(src, decode.load(src).image, None, exif=False) | {"path": str(src)}]
+    for f in ("ukbench00120_resize.jpg", "ukbench00120_hflip.jpg", "ukbench01380.jpg", "ukbench09040.jpg"):
+        p = src.parent / f
+        recs.append(record(p, decode.load(p).image, None, exif=False) | {"path": "/elsewhere/" + f})
+    res = groups.group(recs)
+    assert res[0] and res[1] and res[2]
+    assert res[0]["id"] == res[1]["id"] == res[2]["id"] and res[0]["kind"] == "duplicate"
+    assert res[3] is None and res[4] is None
+
+
+def test_no_capture_time_groups_by_content():
+    img = bgr(skdata.astronaut())
+    rng = np.random.default_rng(3)
+    recs = []
+    for k, x in enumerate((skdata.coffee(), skdata.rocket())):
+        recs.append(record(f"/scans/A{k}.jpg", bgr(x), None, exif=False))
+    for k in range(4):
+        frame = jitter(img, dx=rng.uniform(-0.015, 0.015), angle=rng.uniform(-1, 1), gain=rng.uniform(0.9, 1.1))
+        recs.append(record(f"/scans/B{k}.jpg", frame, None, exif=False, prob=0.05 + 0.1 * k))
+    for k, x in enumerate((skdata.chelsea(), skdata.stereo_motorcycle()[0], skdata.hubble_deep_field())):
+        recs.append(record(f"/scans/C{k}.jpg", bgr(x), None, exif=False))
+    res = groups.group(recs)
+    b = members(res, recs, "/B")
+    assert all(m is not None for m in b) and len({m["id"] for m in b}) == 1
+    assert b[0]["best"] and b[0]["kind"] == "burst"
+    assert all(m is None for m in members(res, recs, "/A") + members(res, recs, "/C"))
+    # shuffled names: the hash index still brings the frames together
+    recs2 = [dict(r, path=f"/scans/{k:03d}.jpg") for k, r in zip(np.random.default_rng(0).permutation(len(recs)), recs)]
+    res2 = groups.group(recs2)
+    b2 = [m for m, r in zip(res2, recs) if "/B" in r["path"]]
+    assert all(m is not None for m in b2) and len({m["id"] for m in b2}) == 1
+
+
+def test_panorama_frames_are_not_one_burst():
+    wide = bgr(skdata.stereo_motorcycle()[0])          # 741 px wide: cut into 4 frames, 55 % overlap
+    h, w = wide.shape[:2]
+    fw = int(w * 0.46)
+    recs = []
+    for k in range(4):
+        x0 = int(k * (w - fw) / 3)
+        frame = cv2.resize(wide[:, x0:x0 + fw], (fw * 2, h * 2), interpolation=cv2.INTER_CUBIC)
+        recs.append(record(f"/shoot/PANO_{k}.JPG", frame, 1.2 * k))
+    stats = {}
+    res = groups.group(recs, stats=stats)
+    ids = [m["id"] if m else None for m in res]
+    assert not (ids[0] is not None and len(set(ids)) == 1), ids   # not merged into one burst
+    assert stats["panorama_pairs"] >= 1 or all(i is None for i in ids)
+
+
+def test_failed_records_and_missing_encodings_are_skipped():
+    img = bgr(skdata.astronaut())
+    recs = [record("/a/1.JPG", img, 0.0), {"path": "/a/2.JPG", "ok": False, "capture_time": None},
+            record("/a/3.JPG", jitter(img, dx=0.01), 0.3)]
+    recs.append(dict(recs[0], path="/a/4.JPG", _encoding=None))
+    res = groups.group(recs)
+    assert res[1] is None and res[3] is None
+    assert res[0] and res[2] and res[0]["id"] == res[2]["id"] and res[0]["size"] == 2
+
+
+def test_strictness_maps_to_thresholds():
+    loose, normal, strict = (groups.thresholds({"strictness": s}) for s in ("loose", "normal", "strict"))
+    assert loose["burst_window_s"] > normal["burst_window_s"] > strict["burst_window_s"]
+    assert loose["notime_ncc"] < normal["notime_ncc"] < strict["notime_ncc"]
+    assert groups.thresholds({"strictness": "strict", "burst_window_s": 9})["burst_window_s"] == 9
+    with pytest.raises(ValueError):
+        groups.thresholds({"strictness": "extreme"})
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("bench_grouping", REPO / "training" / "groups" / "bench_grouping.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_comparisons_grow_subquadratically():
+    bench = _bench_module()
+    counts = {}
+    for n in (500, 2000, 8000):
+        stats = {}
+        res = groups.group(bench.synthetic_records(n, seed=1), stats=stats)
+        assert len(res) == n
+        counts[n] = stats["comparisons"]
+    # 16x the photos: all pairs would be 256x the comparisons; n log n stays well under 32x
+    assert counts[8000] / counts[500] < 32, counts
+    assert counts[8000] < 8000 * 60, counts

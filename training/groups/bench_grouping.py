@@ -1,0 +1,125 @@
+"""Grouping benchmark: synthesise n encoded photos and time ``groups.group`` (no decoding).
+
+``bench(n=100_000) -> dict`` returns the wall time of ``group`` and its counters; ``make bench``
+calls it. The synthetic shoot looks like a real one: scenes of 1-12 frames 0.1-1 s apart, 3-30 s
+between scenes, exposure brackets (-2/0/+2 EV) now and then, copies of some photos in another
+folder without capture times, and ~2 % of photos with no capture time at all. Encodings are built
+straight from random 32x32 thumbnails (vectorised pHash/histograms), not from decoded images.
+
+    .venv/bin/python training/groups/bench_grouping.py [n]
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
+
+from autocull.analyse import groups  # noqa: E402
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    m = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
+    m[0] /= math.sqrt(2.0)
+    return m.astype(np.float32)
+
+
+def _hashes(thumbs: np.ndarray) -> list[str]:
+    """pHash of many 32x32 grey thumbnails at once (same definition as groups.phash)."""
+    d = _dct_matrix(32)[:8]
+    low = np.einsum("ij,njk,lk->nil", d, thumbs.astype(np.float32), d).reshape(len(thumbs), 64)
+    bits = low > np.median(low, axis=1, keepdims=True)
+    packed = np.packbits(bits, axis=1).view(">u8").ravel()
+    return [f"{int(v):016x}" for v in packed]
+
+
+def synthetic_records(n: int, seed: int = 0) -> list[dict]:
+    """n records with encodings, capture times and EXIF like a real shoot (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    # scene sizes: mostly singles and short bursts
+    sizes = []
+    while sum(sizes) < n:
+        sizes.append(int(rng.choice([1, 1, 1, 2, 3, 4, 6, 8, 12])))
+    n_scenes = len(sizes)
+    # scene thumbnails: smooth random images (low-frequency noise upsampled)
+    base = rng.normal(0, 1, (n_scenes, 4, 4)).astype(np.float32)
+    up = np.kron(base, np.ones((8, 8), np.float32))
+    scenes = 128 + 40 * up + rng.normal(0, 6, (n_scenes, 32, 32)).astype(np.float32)
+    hist_base = rng.dirichlet(np.full(96, 0.3), n_scenes).astype(np.float32)
+    scene_of = np.repeat(np.arange(n_scenes), sizes)[:n]
+    thumbs = scenes[scene_of] + rng.normal(0, 4, (n, 32, 32)).astype(np.float32)
+    shift = rng.integers(-1, 2, n)
+    for s in (-1, 1):
+        m = shift == s
+        thumbs[m] = np.roll(thumbs[m], s, axis=2)
+    thumbs = np.clip(thumbs, 0, 255).astype(np.uint8)
+    hist = hist_base[scene_of] + rng.dirichlet(np.full(96, 0.5), n).astype(np.float32) * 0.05
+    hist /= hist.sum(1, keepdims=True)
+    ph = _hashes(thumbs)
+    phf = _hashes(thumbs[:, :, ::-1])
+    # times: frames 0.1-1 s apart, 3-30 s between scenes
+    t0 = datetime(2026, 5, 1, 9, 0, 0)
+    gaps = np.where(np.r_[True, scene_of[1:] != scene_of[:-1]],
+                    np.exp(rng.uniform(math.log(3), math.log(30), n)), rng.uniform(0.1, 1.0, n))
+    times = np.cumsum(gaps)
+    bracket_scene = rng.random(n_scenes) < 0.02
+    records = []
+    for k in range(n):
+        sc = scene_of[k]
+        ev = 0.0
+        if bracket_scene[sc] and sizes[sc] >= 3:
+            ev = (0.0, -2.0, 2.0)[(k - int(np.searchsorted(scene_of, sc))) % 3]
+        no_time = rng.random() < 0.02
+        records.append({
+            "path": f"/shoot/{'a' if k % 50 else 'b'}/IMG_{k:06d}.JPG",
+            "ok": True,
+            "capture_time": None if no_time else (t0 + timedelta(seconds=float(times[k]))).isoformat(timespec="milliseconds"),
+            "exif": {"exposure_bias": ev, "exposure_time": 1 / 250 * 2 ** ev, "f_number": 4.0, "iso": 200,
+                     "make": "Bench", "model": "Cam", "orientation": 1},
+            "width": 6000, "height": 4000,
+            "sharpness": {"blurry": bool(rng.random() < 0.2), "probability": float(rng.random()), "region": "frame"},
+            "eyes": {"state": "no_faces", "faces": []},
+            "exposure": {"state": "ok"},
+            "_encoding": {"v": groups.ENCODING_VERSION, "phash": ph[k], "phash_flip": phf[k], "dhash": ph[k],
+                          "hist": hist[k].round(5).tolist(),
+                          "thumb": groups.encode_thumb(thumbs[k]),
+                          "mean": float(thumbs[k].mean()), "std": float(thumbs[k].std()), "colour": True,
+                          "width": 6000, "height": 4000, "orientation": 1},
+        })
+    # the last 1 % of the shoot is replaced by copies of earlier photos in another folder, without
+    # capture time (an export)
+    n_copy = max(1, n // 100) if n > 10 else 0
+    for j, k in enumerate(rng.choice(n - n_copy, n_copy, replace=False) if n_copy else []):
+        r = dict(records[int(k)])
+        r["path"] = "/export/" + r["path"].rsplit("/", 1)[1]
+        r["capture_time"] = None
+        records[n - n_copy + j] = r
+    return records[:n]
+
+
+def bench(n: int = 100_000, seed: int = 0) -> dict:
+    """Synthesise n records and time ``groups.group`` on them (grouping only, one core)."""
+    t = time.perf_counter()
+    records = synthetic_records(n, seed)
+    t_synth = time.perf_counter() - t
+    stats: dict = {}
+    t, c = time.perf_counter(), time.process_time()
+    out = groups.group(records, {}, stats=stats)
+    t_group, c_group = time.perf_counter() - t, time.process_time() - c
+    grouped = sum(1 for m in out if m)
+    return {"n": n, "group_s": round(t_group, 3), "group_cpu_s": round(c_group, 3), "photos_per_s": round(n / t_group) if t_group else None,
+            "synthesis_s": round(t_synth, 2), "grouped_photos": grouped, **stats}
+
+
+if __name__ == "__main__":
+    res = bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    for k, v in res.items():
+        print(f"{k:>20}: {v}")
