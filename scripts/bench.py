@@ -12,7 +12,8 @@ against the floor of merely decoding the same files.
    0.2-0.5 s apart (shifted, rotated, all but one softer), with real EXIF.
 2. Decode floor: ``autocull.decode.load`` of every file (the scale the analysis uses), in this
    process one by one (per-photo times) and across the same number of worker processes as
-   ``analyze`` (wall time, for the ratio).
+   ``analyze`` (wall time once the workers are up, for the ratio; the files are in the page cache
+   for every part, having just been written or read).
 3. ``autocull analyze --jsonl --no-cache`` in a subprocess (default workers): photos/s, wall time,
    peak RSS of its process tree.
 4. A daemon job: ``python -m autocull serve --port <free>`` with config and cache in a temp dir,
@@ -55,7 +56,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-GEN_VERSION = 2
+GEN_VERSION = 3
 WIDTH, HEIGHT = 6000, 4000
 SCENES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right")
 GRID_COLS, GRID_ROWS = 4, 4        # a frame is a grid of real photos, each upscaled only 2-4x
@@ -68,7 +69,7 @@ def log(msg: str = "") -> None:
 
 # ====================================================================== generation
 
-def shoot_plan(n: int, seed: int) -> list[dict]:
+def shoot_plan(n: int, seed: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> list[dict]:
     """The N photos: layout, blur, burst jitter, file type, capture time (deterministic).
 
     A 24 MP frame is a grid of GRID_COLS x GRID_ROWS tiles, each a crop of one of the real photos
@@ -91,10 +92,10 @@ def shoot_plan(n: int, seed: int) -> list[dict]:
         t += timedelta(seconds=float(rng.uniform(4, 60)))
         kind = rng.choice(["single", "blurred", "burst"], p=[0.5, 0.15, 0.35])
         if kind == "burst":
-            size = int(rng.integers(3, 6))
-            best = int(rng.integers(0, size))
+            nframes = int(rng.integers(3, 6))
+            best = int(rng.integers(0, nframes))
             frames = []
-            for i in range(size):
+            for i in range(nframes):
                 if i:
                     t += timedelta(seconds=float(rng.uniform(0.2, 0.5)))
                 blur = None if i == best else _random_blur(rng, mild=True)
@@ -102,13 +103,13 @@ def shoot_plan(n: int, seed: int) -> list[dict]:
                                                       float(rng.normal(0, 0.6))), when=t))
         else:
             frames = [dict(blur=_random_blur(rng) if kind == "blurred" else None, jitter=None, when=t)]
-            size = 1
+            nframes = 1
         for f in frames:
             if len(plan) >= n:
                 break
             f["when"] = f["when"].isoformat(timespec="milliseconds")
-            plan.append(dict(index=len(plan), name=f"BENCH_{len(plan) + 1:04d}.{ext}", ext=ext, tiles=tiles,
-                             faces=int(portrait), kind=str(kind), burst_size=size,
+            plan.append(dict(index=len(plan), name=f"BENCH_{len(plan) + 1:04d}.{ext}", ext=ext,
+                             size=list(size), tiles=tiles, faces=int(portrait), kind=str(kind), burst_size=nframes,
                              preview_side=int(rng.integers(1620, 2001)) if ext == "dng" else None,
                              seed=int(rng.integers(0, 2 ** 31)), **f))
             counts[ext] += 1
@@ -158,9 +159,11 @@ def render(spec: dict) -> np.ndarray:
 
     src, texture, noise = _assets()
     rng = np.random.default_rng(spec["seed"])
-    tw, th = WIDTH // GRID_COLS, HEIGHT // GRID_ROWS
+    width, height = spec.get("size") or (WIDTH, HEIGHT)
+    tw, th = width // GRID_COLS, height // GRID_ROWS
+    width, height = tw * GRID_COLS, th * GRID_ROWS
     aspect = tw / th
-    frame = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    frame = np.empty((height, width, 3), np.uint8)
     blur = spec.get("blur")
     for k, (scene, cw, fx, fy) in enumerate(spec["tiles"]):
         img = src[scene]
@@ -188,8 +191,8 @@ def render(spec: dict) -> np.ndarray:
         frame[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = big
     full = frame.astype(np.int16)
     if not blur:     # fine detail only survives in a sharp frame
-        full += _tile(texture, HEIGHT, WIDTH, int(rng.integers(0, 512)), int(rng.integers(0, 512)))[..., None]
-    full += _tile(noise, HEIGHT, WIDTH, int(rng.integers(0, 1024)), int(rng.integers(0, 1024)))
+        full += _tile(texture, height, width, int(rng.integers(0, 512)), int(rng.integers(0, 512)))[..., None]
+    full += _tile(noise, height, width, int(rng.integers(0, 1024)), int(rng.integers(0, 1024)))
     return np.clip(full, 0, 255).astype(np.uint8)
 
 
@@ -225,7 +228,8 @@ def write_one(spec: dict, outdir: str, raw_bits: int) -> tuple[str, int]:
     when = datetime.fromisoformat(spec["when"])
     path = Path(outdir) / spec["name"]
     tmp = path.with_name(path.name + ".tmp")
-    shutter = 1 / 250 if not spec.get("blur") or spec["blur"][0] == "defocus" else 1 / 15
+    # a burst keeps one exposure; only a lone shaken frame was shot slow
+    shutter = 1 / 15 if spec["kind"] == "blurred" and spec["blur"][0] == "motion" else 1 / 250
     if spec["ext"] == "jpg":
         jpg = simplejpeg.encode_jpeg(img, quality=90, colorspace="RGB", colorsubsampling="420")
         payload = _exif_bytes(when, shutter, 2.8, 400)
@@ -240,15 +244,18 @@ def write_one(spec: dict, outdir: str, raw_bits: int) -> tuple[str, int]:
 
 
 def estimate_bytes(plan: list[dict], raw_bits: int) -> int:
-    per_dng = WIDTH * HEIGHT * (1 if raw_bits == 8 else 2) + 1_000_000
-    return sum(per_dng if p["ext"] == "dng" else 9_000_000 for p in plan)
+    def one(p):
+        w, h = p["size"]
+        return w * h * (1 if raw_bits == 8 else 2) + 1_000_000 if p["ext"] == "dng" else w * h // 2
+    return sum(one(p) for p in plan)
 
 
-def generate(outdir: Path, n: int, seed: int, raw_bits: int, workers: int) -> tuple[list[Path], float, bool]:
-    """Create (or reuse) the shoot; returns (paths, seconds spent, reused)."""
-    plan = shoot_plan(n, seed)
+def generate(outdir: Path, n: int, seed: int, raw_bits: int, workers: int,
+             size: tuple[int, int] = (WIDTH, HEIGHT)) -> tuple[list[Path], float, bool]:
+    """Create (or reuse) the shoot; returns (paths, seconds spent, reused). workers <= 1: in-process."""
+    plan = shoot_plan(n, seed, size)
     manifest = outdir / "manifest.json"
-    key = dict(version=GEN_VERSION, n=n, seed=seed, raw_bits=raw_bits)
+    key = dict(version=GEN_VERSION, n=n, seed=seed, raw_bits=raw_bits, size=list(size))
     paths = [outdir / p["name"] for p in plan]
     try:
         m = json.loads(manifest.read_text())
@@ -264,16 +271,26 @@ def generate(outdir: Path, n: int, seed: int, raw_bits: int, workers: int) -> tu
     if need > free * 0.8:
         raise SystemExit(f"bench: the shoot needs about {need / 1e9:.1f} GB but {outdir} has "
                          f"{free / 1e9:.1f} GB free: use a smaller --n, --raw-bits 8 or another --out")
-    log(f"generating {n} photos of {WIDTH}x{HEIGHT} in {outdir} (about {need / 1e9:.1f} GB, {workers} workers)...")
+    log(f"generating {n} photos of {size[0]}x{size[1]} in {outdir} (about {need / 1e9:.1f} GB, {workers} workers)...")
     t0 = time.perf_counter()
     files = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futs = [pool.submit(write_one, p, str(outdir), raw_bits) for p in plan]
-        for i, f in enumerate(futs, 1):
-            name, size = f.result()
-            files[name] = size
-            if i % 10 == 0 or i == len(futs):
-                log(f"  {i}/{len(futs)} written ({time.perf_counter() - t0:.0f} s)")
+
+    def note(i):
+        if i % 10 == 0 or i == len(plan):
+            log(f"  {i}/{len(plan)} written ({time.perf_counter() - t0:.0f} s)")
+
+    if workers <= 1:
+        for i, p in enumerate(plan, 1):
+            name, nbytes = write_one(p, str(outdir), raw_bits)
+            files[name] = nbytes
+            note(i)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(write_one, p, str(outdir), raw_bits) for p in plan]
+            for i, f in enumerate(futs, 1):
+                name, nbytes = f.result()
+                files[name] = nbytes
+                note(i)
     manifest.write_text(json.dumps(dict(key=key, files=files, plan=plan), indent=0))
     return paths, time.perf_counter() - t0, False
 
@@ -350,6 +367,16 @@ class TreeRss:
                 "peak_single_process_rss_mb": round(self.peak_single / 2 ** 20, 1)}
 
 
+def _decode_init() -> None:
+    import cv2, rawpy, simplejpeg  # noqa: F401,E401
+
+    from autocull import decode  # noqa: F401
+
+
+def _noop(_):
+    time.sleep(0.05)
+
+
 def _decode_one(path: str) -> float:
     from autocull import decode
 
@@ -374,10 +401,12 @@ def decode_floor(paths: list[Path], workers: int) -> dict:
            "per_photo_ms_jpeg": stats_ms(x for x, p in zip(per, paths) if p.suffix == ".jpg"),
            "per_photo_ms_dng": stats_ms(x for x, p in zip(per, paths) if p.suffix == ".dng"),
            "sources": sources, "workers": workers}
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_decode_init) as pool:
+        list(pool.map(_noop, range(workers * 4)))     # workers started and imports done: not timed
+        t0 = time.perf_counter()
         list(pool.map(_decode_one, [str(p) for p in paths], chunksize=1))
-    wall = time.perf_counter() - t0
+        wall = time.perf_counter() - t0
     out.update(parallel_wall_s=round(wall, 2), parallel_photos_per_s=round(len(paths) / wall, 2))
     return out
 
@@ -591,8 +620,9 @@ def summary(r: dict) -> str:
              f"{r['machine']['cpus']} CPUs, {r['machine']['python']}")
     fl = r.get("decode_floor")
     if fl and "error" not in fl:
-        L.append(f"decode floor      : {fl['per_photo_ms']['median']:.1f} ms median, {fl['per_photo_ms']['p95']:.1f} ms p95 "
-                 f"per photo (JPEG {_fmt(fl['per_photo_ms_jpeg'])}, DNG {_fmt(fl['per_photo_ms_dng'])} ms); "
+        L.append(f"decode floor      : {fl['per_photo_ms']['median']:.1f} ms median, "
+                 f"{fl['per_photo_ms']['p95']:.1f} ms p95 per photo "
+                 f"(JPEG {_fmt(fl['per_photo_ms_jpeg'])}, DNG {_fmt(fl['per_photo_ms_dng'])} ms); "
                  f"{fl['parallel_photos_per_s']:.2f} photos/s on {fl['workers']} workers ({fl['parallel_wall_s']} s)")
     for key, label in (("analyze", "analyze --jsonl"), ("daemon", "daemon job")):
         a = r.get(key)
@@ -636,30 +666,39 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated shoot (reused by the next run)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--raw-bits", type=int, default=14, choices=[8, 12, 14, 16],
-                    help="DNG raw precision: 12/14/16 in 16-bit samples (48 MB each), 8 = 8-bit + linearization table (24 MB)")
-    ap.add_argument("--gen-workers", type=int, default=min(2, os.cpu_count() or 1), help="processes generating the shoot")
+                    help="DNG raw precision: 12/14/16 bits in 16-bit samples (48 MB at 24 MP), "
+                         "8 = 8-bit samples + a linearization table (24 MB)")
+    ap.add_argument("--gen-workers", type=int, default=min(2, os.cpu_count() or 1),
+                    help="processes generating the shoot (1: in this process)")
+    ap.add_argument("--size", default=f"{WIDTH}x{HEIGHT}", help="frame size WxH (default 6000x4000, 24 MP)")
     ap.add_argument("--sample", type=int, default=24, help="photos timed one by one in-process (default 24)")
     ap.add_argument("--group-n", type=int, default=100_000, help="encoded photos for the grouping benchmark")
-    ap.add_argument("--skip", action="append", default=[], choices=["floor", "analyze", "daemon", "per-photo", "grouping"],
-                    help="skip a part (repeatable)")
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["floor", "analyze", "daemon", "per-photo", "grouping"], help="skip a part (repeatable)")
     args = ap.parse_args(argv)
     if args.n < 2:
         ap.error("--n must be at least 2")
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        assert len(size) == 2 and min(size) >= 64
+    except (ValueError, AssertionError):
+        ap.error("--size must be WxH, e.g. 6000x4000")
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    shoot = out / f"shoot-n{args.n}-s{args.seed}-b{args.raw_bits}"
+    shoot = out / f"shoot-n{args.n}-s{args.seed}-b{args.raw_bits}-{size[0]}x{size[1]}"
     workers = os.cpu_count() or 1
     report: dict = {"when": datetime.now().isoformat(timespec="seconds"),
                     "machine": {"cpus": workers, "platform": platform.platform(),
                                 "python": platform.python_version()}}
-    paths, gen_s, reused = generate(shoot, args.n, args.seed, args.raw_bits, args.gen_workers)
-    with_face = {p["name"] for p in shoot_plan(args.n, args.seed) if p["faces"]}
-    size = sum(p.stat().st_size for p in paths)
-    report["shoot"] = {"dir": str(shoot), "n": len(paths), "megapixels": WIDTH * HEIGHT / 1e6,
+    paths, gen_s, reused = generate(shoot, args.n, args.seed, args.raw_bits, args.gen_workers, size)
+    with_face = {p["name"] for p in shoot_plan(args.n, args.seed, size) if p["faces"]}
+    nbytes = sum(p.stat().st_size for p in paths)
+    report["shoot"] = {"dir": str(shoot), "n": len(paths), "size": list(size),
+                       "megapixels": round(size[0] * size[1] / 1e6, 1),
                        "jpeg": sum(p.suffix == ".jpg" for p in paths), "dng": sum(p.suffix == ".dng" for p in paths),
-                       "raw_bits": args.raw_bits, "gb": size / 1e9, "generated_s": round(gen_s, 1), "reused": reused}
-    log(f"shoot: {len(paths)} photos, {size / 1e9:.2f} GB" + (" (reused)" if reused else f" in {gen_s:.0f} s"))
+                       "raw_bits": args.raw_bits, "gb": nbytes / 1e9, "generated_s": round(gen_s, 1), "reused": reused}
+    log(f"shoot: {len(paths)} photos, {nbytes / 1e9:.2f} GB" + (" (reused)" if reused else f" in {gen_s:.0f} s"))
     try:
         with tempfile.TemporaryDirectory(prefix="autocull-bench-") as td:
             tmp = Path(td)
