@@ -5,7 +5,6 @@ return {
   LrSdkMinimumVersion = 10.0,
   LrToolkitIdentifier = 'org.autocull.lightroom',
   LrPluginName = 'AutoCull',
-  LrPluginInfoUrl = 'https://github.com/autocull/autocull',
 
   LrLibraryMenuItems = {
     { title = 'Auto-Cull Selected', file = 'AutoCullSelected.lua', enabledWhen = 'photosAvailable' },

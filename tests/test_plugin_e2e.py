@@ -506,3 +506,17 @@ def test_create_smart_collections_once(tmp_path):
     again = lrsim(tmp_path, first.out_path, "menu", "Create AutoCull Smart Collections", name="coll2")
     assert_clean(again)
     assert len(again.result["collections"]) == len(first.result["collections"]) == 7
+
+
+def test_wrong_token_is_explained(daemon, tmp_path):
+    bad = tmp_path / "token"
+    bad.write_text("not-the-token\n")
+    catalog = {"photos": [{"uuid": "A", "path": files("near_duplicates/ukbench_simbench", "*.jpg", 1)[0]}]}
+    run = lrsim(tmp_path, catalog, "menu", "Auto-Cull Selected", "--select", "all",
+                prefs=prefs_for(daemon, tokenFile=str(bad)))
+    assert_clean(run)
+    (msg,) = messages(run)
+    assert msg["message"] == "Auto-Cull could not run"
+    assert f"refused the token in {bad}" in msg["info"]
+    assert run.result["undoSteps"] == []
+    assert re.search(r"POST \S+/v1/jobs -> 401", run.log)
