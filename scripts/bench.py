@@ -573,6 +573,17 @@ def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset())
         tm = rec.get("_timings") or {}
         nfaces = len(((rec.get("eyes") or {}).get("faces")) or [])
         rows.append(dict(path=p, ok=rec.get("ok"), error=rec.get("error"), wall=wall, faces_n=nfaces, **tm))
+    # A JPEG's full-resolution pixels are decoded lazily by the first step that asks for a region
+    # (faces' mesh crop, sharpness' subject crop), and that step's timing carries the cost.
+    from autocull import decode
+
+    full_ms = []
+    for p in pick:
+        if p.suffix == ".jpg":
+            d = decode.load(p)
+            t1 = time.perf_counter()
+            d.full()
+            full_ms.append((time.perf_counter() - t1) * 1000)
     steps = ["decode", "faces", "eyes", "sharpness", "exposure", "encode"]
     out = {"sample": len(rows), "warmup_first_call_ms": round(warmup_ms, 1),
            "warmup_ok": bool(warm.get("ok")), "ok": sum(1 for r in rows if r["ok"]),
@@ -582,7 +593,8 @@ def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset())
            "steps_ms": {s: stats_ms(r.get(s) for r in rows) for s in steps},
            "faces+eyes_ms_one_face": stats_ms(r["faces"] + r["eyes"] for r in rows
                                               if r["faces_n"] == 1 and "faces" in r and "eyes" in r),
-           "photos_with_faces": sum(1 for r in rows if r["faces_n"])}
+           "photos_with_faces": sum(1 for r in rows if r["faces_n"]),
+           "jpeg_full_res_decode_ms": stats_ms(full_ms)}
     errs = [r["error"] for r in rows if not r["ok"]]
     if errs:
         out["errors"] = errs[:3]
@@ -653,6 +665,10 @@ def summary(r: dict) -> str:
         sm = pp["steps_ms"].get("sharpness")
         L.append(f"  budgets: sharpness {_fmt(sm)} ms median (budget 15); faces+eyes with one face "
                  f"{_fmt(fe)} ms median over {fe['n']} photos (budget 40)")
+        fd = pp.get("jpeg_full_res_decode_ms")
+        if fd and fd.get("n"):
+            L.append(f"  a JPEG's lazy full-resolution decode (paid inside the first step calling region()): "
+                     f"{_fmt(fd)} ms median")
     g = r.get("grouping")
     if g is not None:
         L.append(f"grouping          : {json.dumps(g)}")
