@@ -19,7 +19,9 @@ coordinates::
      "yaw": float,                # -1 .. 1, 0 = frontal (nose between the face sides)
      "roll": float}               # degrees, eye line vs horizontal
     eye = {"center": [x, y], "corners": [[x, y], [x, y]] (image-left first),
-           "upper": [x, y], "lower": [x, y], "ear": float}   # eye aspect ratio
+           "upper": [x, y], "lower": [x, y],                 # face-mesh lid midpoints
+           "ear": float|None,       # eye aspect ratio from the iris/eye-contour model
+           "ear_mesh": float}       # the same from the face mesh (weak on closed lids)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from autocull import models
 DETECTOR = "face_detection_full_range.tflite"
 SHORT_DETECTOR = "face_detection_short_range.tflite"
 MESH = "face_landmark.tflite"
+IRIS = "iris_landmark.tflite"
 
 DET_SIDE = 192            # full-range BlazeFace input
 MIN_SCORE = 0.5           # detection threshold (MediaPipe default)
@@ -44,6 +47,8 @@ NMS_IOU = 0.3             # MediaPipe's suppression threshold
 MESH_SIDE = 192
 MESH_ROI_SCALE = 1.5      # MediaPipe: face detection box x1.5 -> face-mesh ROI
 MESH_MIN_PRESENCE = 0.5
+IRIS_SIDE = 64
+IRIS_ROI_SCALE = 2.3      # MediaPipe: eye-corner box x2.3 -> iris/eye-contour ROI
 UNCONFIRMED_MIN_SCORE = 0.75  # a detection the mesh does not confirm is kept only above this
 TILE_MIN_FACE = 16        # faces narrower than this in the 192-px detector input are often missed (measured) ...
 MIN_FACE_PX = 40          # ... so tiles are run when faces of this full-res width would be that small
@@ -266,6 +271,44 @@ def _mesh(decoded, centre, size, xaxis):
     return full, presence
 
 
+def eyelid_opening(decoded, corners, flip: bool) -> float | None:
+    """Eye aspect ratio from MediaPipe's iris/eye-contour model (much better at closed
+    lids than the face mesh): mean lid distance at three points / corner distance.
+    ``corners``: the two eye corners (full-res), outer corner first after ``flip``."""
+    (x0, y0), (x1, y1) = corners
+    dist = math.hypot(x1 - x0, y1 - y0)
+    if dist < 2:
+        return None
+    side = IRIS_ROI_SCALE * dist
+    xaxis = np.array([x1 - x0, y1 - y0]) / dist
+    yaxis = np.array([-xaxis[1], xaxis[0]])
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    half = side * 0.75
+    fx0, fy0 = max(int(centre[0] - half), 0), max(int(centre[1] - half), 0)
+    fx1, fy1 = min(int(centre[0] + half) + 1, decoded.width), min(int(centre[1] + half) + 1, decoded.height)
+    if fx1 - fx0 < 2 or fy1 - fy0 < 2:
+        return None
+    region = decoded.region((fx0, fy0, fx1 - fx0, fy1 - fy0), max_side=4 * IRIS_SIDE)
+    rs = region.shape[1] / float(fx1 - fx0)
+    k = side / IRIS_SIDE
+    a = np.array([[xaxis[0] * k, yaxis[0] * k], [xaxis[1] * k, yaxis[1] * k]])
+    off = centre - np.array([fx0, fy0]) - a @ np.array([IRIS_SIDE / 2.0, IRIS_SIDE / 2.0])
+    m = np.hstack([a * rs, (off * rs)[:, None]])
+    crop = cv2.warpAffine(region, m, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+    if flip:
+        crop = crop[:, ::-1]
+    it = _interp(IRIS)
+    x = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    it.set_tensor(it.get_input_details()[0]["index"], x[None])
+    it.invoke()
+    p = it.get_tensor(it.get_output_details()[0]["index"]).reshape(71, 3)[:, :2]
+    # contour: 0..8 lower lid corner to corner, 9..15 upper lid (MediaPipe eye-contour order)
+    width = float(np.linalg.norm(p[0] - p[8]))
+    gaps = [float(np.linalg.norm(p[u] - p[lo])) for u, lo in ((11, 3), (12, 4), (13, 5))]
+    return sum(gaps) / (3 * max(width, 1e-6))
+
+
 def _landmarks(pts: np.ndarray, presence: float) -> dict:
     r2 = lambda p: [round(float(p[0]), 1), round(float(p[1]), 1)]  # noqa: E731
     eyes = []
@@ -275,7 +318,8 @@ def _landmarks(pts: np.ndarray, presence: float) -> dict:
         ear = sum(float(np.linalg.norm(pts[a] - pts[b])) for a, b in e["ear"]) / (2 * max(width, 1e-6))
         left, right = (c0, c1) if c0[0] <= c1[0] else (c1, c0)
         eyes.append({"center": r2((c0 + c1) / 2), "corners": [r2(left), r2(right)],
-                     "upper": r2(pts[e["upper"]]), "lower": r2(pts[e["lower"]]), "ear": round(ear, 4)})
+                     "upper": r2(pts[e["upper"]]), "lower": r2(pts[e["lower"]]), "ear_mesh": round(ear, 4),
+                     "_outer_first": [c0.tolist(), c1.tolist()], "_flip": e is _EYES[1]})
     eyes.sort(key=lambda e: e["center"][0])
     sr, sl, nose = pts[_SIDE_R], pts[_SIDE_L], pts[_NOSE]
     axis = sl - sr
@@ -317,7 +361,11 @@ def detect(decoded, min_face_px: float = MIN_FACE_PX, landmarks: bool = True) ->
             size = MESH_ROI_SCALE * max(b[2] - b[0], b[3] - b[1])
             pts, presence = _mesh(decoded, centre, size, xaxis)
             if pts is not None and presence >= MESH_MIN_PRESENCE:
-                face["landmarks"] = _landmarks(pts, presence)
+                lm = _landmarks(pts, presence)
+                for eye in lm["eyes"]:
+                    ear = eyelid_opening(decoded, eye.pop("_outer_first"), eye.pop("_flip"))
+                    eye["ear"] = None if ear is None else round(ear, 4)
+                face["landmarks"] = lm
             elif score < UNCONFIRMED_MIN_SCORE:
                 continue  # weak detection the face mesh does not confirm (animals, patterns)
         faces.append(face)

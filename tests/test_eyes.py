@@ -1,0 +1,213 @@
+"""autocull.analyse.eyes and the public autocull.eyes.closed_probability.
+
+Real photos and eye patches come from ../shared/data (read in place; skipped when absent).
+The TFLite-vs-Keras parity test needs TensorFlow (``make test`` installs it).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import autocull.eyes
+from autocull import decode, models
+from autocull.analyse import eyes as E
+from autocull.analyse import faces as F
+
+from conftest import shared
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _patches(n_per_class: int = 40):
+    """CEW eye patches of the split's test part (never trained on): (images, labels)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "training" / "eyes"))
+    from common import cew_group  # noqa: E402
+    from train import split_groups  # noqa: E402  (no TensorFlow at import)
+
+    folder = shared("cew_eye_patches")
+    rows = list(csv.DictReader(open(folder / "labels.csv")))
+    labels = np.array([r["label"] == "closed" for r in rows], np.float32)
+    part, _ = split_groups(np.array([cew_group(r["face_id"]) for r in rows]), labels)
+    test = [r for r, p in zip(rows, part) if p == "test"]
+    picked = [r for r in test if r["label"] == "closed"][:n_per_class] + \
+             [r for r in test if r["label"] == "open"][:n_per_class]
+    imgs = [cv2.imread(str(folder / r["file"]), cv2.IMREAD_GRAYSCALE) for r in picked]
+    return imgs, np.array([r["label"] == "closed" for r in picked])
+
+
+def _one_face_photo():
+    return cv2.imread(str(shared("portraits_people", "face_recognition_examples", "examples__obama-720p.jpg")))
+
+
+# ---------------------------------------------------------------- public function
+
+def test_public_alias_is_the_analyser_function():
+    assert autocull.eyes.closed_probability is E.closed_probability
+    assert "closed" in E.closed_probability.__doc__
+
+
+def test_model_is_small_full_integer_int8():
+    path = models.model_path("eyes")
+    assert path.stat().st_size <= 100 * 1024
+    it = models.interpreter("eyes")
+    assert it.get_input_details()[0]["dtype"] == np.int8
+    assert it.get_output_details()[0]["dtype"] == np.int8
+    for t in it.get_tensor_details():  # weights and activations quantised (biases int32)
+        assert t["dtype"] in (np.int8, np.int32), (t["name"], t["dtype"])
+
+
+def test_closed_probability_accepts_gray_bgr_float_any_size():
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 255, (37, 53), dtype=np.uint8)
+    outs = [
+        autocull.eyes.closed_probability(gray),
+        autocull.eyes.closed_probability(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)),
+        autocull.eyes.closed_probability(gray.astype(np.float32) / 255.0),
+        autocull.eyes.closed_probability(cv2.resize(gray, (240, 170))),
+        autocull.eyes.closed_probability(gray[:8, :8]),
+    ]
+    for p in outs:
+        assert isinstance(p, float) and 0.0 <= p <= 1.0
+    # gray, BGR and float versions of one image are the same input after preparation
+    assert outs[0] == pytest.approx(outs[1], abs=1e-6) and outs[0] == pytest.approx(outs[2], abs=0.02)
+
+
+def test_closed_probability_rejects_non_images():
+    for bad in (np.zeros(10, np.uint8), np.zeros((1, 1), np.uint8), np.zeros((4, 4, 2, 2), np.uint8)):
+        with pytest.raises(ValueError):
+            autocull.eyes.closed_probability(bad)
+
+
+def test_closed_probability_separates_held_out_cew_patches():
+    imgs, closed = _patches()
+    p = np.array([autocull.eyes.closed_probability(i) for i in imgs])
+    acc = ((p >= 0.5) == closed).mean()
+    assert acc >= 0.9, acc
+    assert p[closed].mean() > 0.7 and p[~closed].mean() < 0.3
+
+
+def test_closed_probability_on_an_upscaled_bgr_crop_matches_the_patch():
+    imgs, _ = _patches(10)
+    for im in imgs:
+        big = cv2.cvtColor(cv2.resize(im, (96, 96), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2BGR)
+        assert abs(E.closed_probability(big) - E.closed_probability(im)) < 0.25
+
+
+def test_tflite_matches_keras():
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    model = keras.models.load_model(ROOT / "models" / "eyes.keras")
+    imgs, _ = _patches()
+    x = np.stack([E.prepare_patch(i) for i in imgs]).astype(np.float32)[..., None] / 255.0
+    pk = model.predict(x, verbose=0)[:, 0]
+    pt = np.array([E._run(E.prepare_patch(i)) for i in imgs])
+    diff = np.abs(pk - pt)
+    # int8 rounding: small on average; a few patches near the decision edge move more
+    assert diff.mean() < 0.02 and np.percentile(diff, 95) < 0.06 and diff.max() < 0.3
+    assert ((pk >= 0.5) == (pt >= 0.5)).mean() >= 0.97
+
+
+# ---------------------------------------------------------------- per face and per photo
+
+def test_no_face_photo():
+    d = decode.load(shared("portraits_people", "dlib_examples_faces", "dogs.jpg"))
+    r = E.assess(d, F.detect(d))
+    assert r["state"] == "no_faces" and r["faces"] == []
+
+
+def test_group_photo_every_face_judged_or_explained():
+    d = decode.load(shared("portraits_people", "dlib_examples_faces", "bald_guys.jpg"))
+    fs = F.detect(d)
+    r = E.assess(d, fs)
+    assert len(r["faces"]) == len(fs) >= 20
+    xs = [f["box"][0] for f in r["faces"]]
+    assert xs == sorted(xs)  # numbered left to right
+    for i, f in enumerate(r["faces"]):
+        assert f["index"] == i + 1 and f["state"] in ("open", "closed", "unsure")
+        if f["state"] == "unsure":
+            assert f["why"]
+        else:
+            assert 0.0 <= f["closed_probability"] <= 1.0
+    states = [f["state"] for f in r["faces"]]
+    # all eyes in this collage are open: (nearly) all judged open, at most one false "closed"
+    assert states.count("open") >= 0.8 * len(states)
+    assert states.count("closed") <= 1
+    assert r["state"] in ("open", "unsure", "closed")
+
+
+def test_closed_eyes_are_found_and_named(tmp_path):
+    """Yale 'sleepy' (eyes closed) vs the same person's 'normal' frame."""
+    from PIL import Image
+
+    def load(rel):
+        with Image.open(shared("yale_faces", rel)) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        return decode.from_array(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+    closed = opened = 0
+    for subject in ("02", "05", "08", "10", "11"):
+        for cond in ("sleepy", "normal"):
+            d = load(f"{cond}/subject{subject}.{cond}.gif")
+            r = E.assess(d, F.detect(d))
+            if cond == "sleepy" and r["state"] == "closed":
+                closed += 1
+                assert r["summary"].startswith("eyes closed: face 1 of 1")
+            if cond == "normal" and r["state"] == "open":
+                opened += 1
+    assert closed >= 4 and opened >= 4, (closed, opened)
+
+
+def test_tiny_face_is_unsure():
+    src = _one_face_photo()
+    f = F.detect(decode.from_array(src))[0]["box"]
+    # shrink the photo until the face is ~30 px wide, inside a larger frame
+    k = 30.0 / f[2]
+    small = cv2.resize(src, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 120, np.uint8)
+    canvas[100:100 + small.shape[0], 200:200 + small.shape[1]] = small
+    d = decode.from_array(canvas)
+    fs = F.detect(d)
+    assert len(fs) == 1 and fs[0]["box"][2] < 45
+    r = E.assess(d, fs)
+    assert r["faces"][0]["state"] == "unsure" and r["faces"][0]["why"] == "face too small"
+    assert r["state"] == "unsure"
+
+
+def test_face_crossing_the_border_is_judged_without_error():
+    src = _one_face_photo()
+    f = F.detect(decode.from_array(src))[0]["box"]
+    # the frame ends at the middle of the far eye: half of the face is outside
+    cut = src[f[1] - f[3] // 3:, : f[0] + int(f[2] * 0.72)]
+    d = decode.from_array(cut)
+    fs = F.detect(d)
+    assert fs
+    r = E.assess(d, fs)
+    face = r["faces"][0]
+    assert face["state"] in ("open", "unsure")  # eyes are open; a cut eye may make it unsure
+    x, y, w, h = face["box"]
+    assert x + w <= d.width and y >= 0
+    if face["state"] == "unsure":
+        assert face["why"]
+
+
+def test_eye_crop_is_levelled_and_centred():
+    src = _one_face_photo()
+    d = decode.from_array(src)
+    eye = F.detect(d)[0]["landmarks"]["eyes"][0]
+    crop, px = E.eye_crop(d, eye)
+    assert crop.shape == (48, 48, 3) and px > 10
+    # rotating the photo by 10 degrees gives nearly the same crop
+    h, w = src.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 10, 1.0)
+    rot = decode.from_array(cv2.warpAffine(src, m, (w, h), borderMode=cv2.BORDER_REFLECT))
+    eye_r = F.detect(rot)[0]["landmarks"]["eyes"][0]
+    crop_r, _ = E.eye_crop(rot, eye_r)
+    g1, g2 = (cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).astype(np.float32) for c in (crop, crop_r))
+    assert np.corrcoef(g1.ravel(), g2.ravel())[0, 1] > 0.8
