@@ -39,8 +39,8 @@ function M.settings()
 end
 
 -- Polls the job until it ends; returns the JobState. offset/grandTotal: photos of earlier jobs.
-local function follow(client, job, total, progress, offset, grandTotal)
-  local js = JobState.new { total = total, offset = offset, grandTotal = grandTotal }
+local function follow(client, job, total, progress, offset, grandTotal, s)
+  local js = JobState.new { total = total, offset = offset, grandTotal = grandTotal, snapshotEvery = s.snapshotSeconds }
   js:submitted(job)
   progress:setPortionComplete(offset, grandTotal)
   progress:setCaption(js:caption(Util.thousands))
@@ -168,7 +168,7 @@ function M.run(catalog, photos, opts)
       end
       Log.info('job %s: %d photo(s)', tostring(job.id), #part)
 
-      local js = follow(client, job, #part, progress, offset, #list)
+      local js = follow(client, job, #part, progress, offset, #list, s)
       report.outcome = js.outcome or 'done'
       report.message = js.outcome ~= 'done' and js.message or nil
       if js.cancelWanted and js.outcome ~= 'lost' then

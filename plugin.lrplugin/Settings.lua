@@ -27,6 +27,7 @@ M.DEFAULTS = {
   watchPollSeconds = 20,    -- seconds between polls (at least 15)
   watchChunk = 200,         -- photos per background job
   jobSize = 5000,           -- photos per job (the service takes at most 10,000)
+  snapshotSeconds = 10,     -- how often a running job's results so far are fetched (kept if it dies)
   startTimeout = 40,        -- seconds to wait for a daemon we started
   jobTimeoutRequest = 30,   -- LrHttp per-phase timeout for job requests
 }
@@ -92,6 +93,7 @@ function M.read(prefs, env)
   s.watchStartDelay = number(prefs.watchStartDelay, M.DEFAULTS.watchStartDelay, 0)
   s.watchPollSeconds = number(prefs.watchPollSeconds, M.DEFAULTS.watchPollSeconds, 15)
   s.watchChunk = math.floor(number(prefs.watchChunk, M.DEFAULTS.watchChunk, 1, 5000))
+  s.snapshotSeconds = number(prefs.snapshotSeconds, M.DEFAULTS.snapshotSeconds, 0.5, 600)
   s.jobSize = math.floor(number(prefs.jobSize, M.DEFAULTS.jobSize, 1, 10000))
   s.startTimeout = number(prefs.startTimeout, M.DEFAULTS.startTimeout, 1, 600)
   s.requestTimeout = number(prefs.jobTimeoutRequest, M.DEFAULTS.jobTimeoutRequest, 1, 600)

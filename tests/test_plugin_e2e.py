@@ -468,29 +468,38 @@ def test_import_watcher_is_off_by_default(tmp_path):
     assert run.result["status"] == "done"  # no background task was started
 
 
-def test_daemon_dying_mid_job_is_reported(tmp_path):
+def test_daemon_dying_mid_job_is_reported_and_finished_photos_kept(tmp_path):
+    """The daemon is killed mid-job: the plug-in reports it and writes the photos whose results it
+    had already fetched (a snapshot of the running job every `snapshotSeconds`)."""
+    import threading
+
     d = Daemon(tmp_path / "dying")
-    paths = files("yale_faces/noglasses", "*.gif") + files("yale_faces/sad", "*.gif") + files("yale_faces/surprised", "*.gif")
+    paths = (files("yale_faces/noglasses", "*.gif") + files("yale_faces/sad", "*.gif")
+             + files("yale_faces/surprised", "*.gif") + files("yale_faces/wink", "*.gif"))
+    cached = paths[:15]  # in the daemon's cache: finished at once
+    assert d.analyse(cached)["state"] == "done"
     catalog = {"photos": [{"uuid": f"D{i:02d}", "path": p} for i, p in enumerate(paths)]}
     cat = tmp_path / "dying.json"
     cat.write_text(json.dumps(catalog))
+    killer = threading.Timer(1.5, d.stop)
     try:
-        import threading
-
-        def kill_soon():
-            time.sleep(1.0)
-            d.stop()
-        t = threading.Thread(target=kill_soon)
-        t.start()
-        run = lrsim(tmp_path, cat, "menu", "Auto-Cull Selected", "--select", "all", prefs=prefs_for(d), name="dying")
-        t.join()
+        killer.start()
+        run = lrsim(tmp_path, cat, "menu", "Auto-Cull Selected", "--select", "all",
+                    prefs=prefs_for(d, snapshotSeconds=0.5), name="dying")
     finally:
+        killer.join()
         d.stop()
     assert_clean(run)
     (summary,) = messages(run)
     assert summary["message"] == "Auto-Cull stopped early"
     assert "stopped responding" in summary["info"]
-    assert "not analysed: nothing was written to them" in summary["info"]
+    kept = {u for u, p in run.photos.items() if p["pluginProperties"].get("cullStatus")}
+    assert {f"D{i:02d}" for i in range(len(cached))} <= kept, "photos finished before the daemon died are kept"
+    assert len(kept) < len(paths)
+    assert f"{len(paths) - len(kept)} photos not analysed: nothing was written to them" in summary["info"]
+    for u, p in run.photos.items():
+        if u not in kept:
+            assert p["pluginProperties"] == {} and marks(p) == (None, "none", 0, None), u
 
 
 def test_create_smart_collections_once(tmp_path):
