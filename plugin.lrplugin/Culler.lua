@@ -2,8 +2,9 @@
 
   Culler.settings()                        -> settings, problems
   Culler.run(catalog, photos, opts)        -> report | nil, message
-    opts: { context = LrFunctionContext (progress scope attached to it), quiet = bool,
-            settings = settings, title = progress title }
+    opts: { context = LrFunctionContext (progress scope attached to it), settings = settings,
+            title = progress title }
+  Shows no dialogs: the caller decides (the menu command shows the summary, the import watcher logs it).
 
 Steps: one batched read of the photos; the service up (Daemon.ensure); previews for missing
 originals; one job of paths; polling with a cancelable progress scope; results mapped to marks
@@ -108,6 +109,9 @@ function M.run(catalog, photos, opts)
     for _, e in ipairs(entries) do
       if e.fileFormat == 'VIDEO' then
         report.skippedVideos = report.skippedVideos + 1
+      elseif e.isVirtualCopy then
+        -- same file as its master: sending it again would make the two a "duplicate group"
+        report.skippedCopies = report.skippedCopies + 1
       else
         toSend[#toSend + 1] = e
         if e.path and LrFileUtils.exists(e.path) == 'file' then

@@ -77,8 +77,7 @@ local function loop(token)
         local handled, ok = {}, true
         for _, chunk in ipairs(Util.chunks(pending, s.watchChunk)) do
           if not Watcher.shouldRun(token, prefs) then ok = false break end
-          local report, err = Culler.run(catalog, chunk, { settings = s, quiet = true,
-            title = 'AutoCull: culling imported photos' })
+          local report, err = Culler.run(catalog, chunk, { settings = s, title = 'AutoCull: culling imported photos' })
           if not report then
             Log.warn('import watcher: %s', tostring(err))
             ok = false

@@ -1,7 +1,7 @@
 --[[ Summary: the closing message of a cull (pure, no imports).
 
 report = {
-  selected, submitted, skippedVideos,
+  selected, submitted, skippedVideos, skippedCopies,
   verdicts = { keeper =, alternate =, reject =, unsure = },
   rejects = { closed_eyes =, blurry =, exposure = },
   culled, keptMarks,                     -- photos whose marks were written / kept as the user set them
@@ -22,7 +22,7 @@ local plural = Util.plural
 
 function M.new()
   return {
-    selected = 0, submitted = 0, skippedVideos = 0,
+    selected = 0, submitted = 0, skippedVideos = 0, skippedCopies = 0,
     verdicts = { keeper = 0, alternate = 0, reject = 0, unsure = 0 },
     rejects = { closed_eyes = 0, blurry = 0, exposure = 0 },
     culled = 0, keptMarks = 0, errors = {}, previews = {}, previewFailures = {},
@@ -61,6 +61,9 @@ function M.text(r)
   end
   if r.skippedVideos > 0 then
     lines[#lines + 1] = string.format('Videos skipped: %s', n(r.skippedVideos))
+  end
+  if r.skippedCopies > 0 then
+    lines[#lines + 1] = string.format('Virtual copies skipped (their master photo is culled): %s', n(r.skippedCopies))
   end
   if #r.previews > 0 then
     lines[#lines + 1] = ''

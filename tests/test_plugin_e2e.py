@@ -220,6 +220,8 @@ def main_catalog(tmp: Path):
     bad = tmp / "IMG_BROKEN.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG" + bytes(range(256)) * 4)
     photos.append({"uuid": "P-BROKEN", "path": str(bad)})
+    # a virtual copy shares its master's file: not sent (it would pair up with its master)
+    photos.append({"uuid": "P-VC", "path": photos[0]["path"], "isVirtualCopy": True})
     return {"photos": photos}
 
 
@@ -238,7 +240,7 @@ def test_auto_cull_selected_apply_flags_and_clear(daemon, tmp_path):
     job = daemon.job(jobs[0])
     assert job["state"] == "done"
     results = {r["id"]: r for r in job["results"]}
-    assert set(results) == set(before), "every photo must be sent, offline original included"
+    assert set(results) == set(before) - {"P-VC"}, "every photo must be sent, offline original included"
 
     written = 0
     for uuid, r in results.items():
@@ -286,6 +288,8 @@ def test_auto_cull_selected_apply_flags_and_clear(daemon, tmp_path):
     assert "IMG_BROKEN.jpg" in summary["info"]
     assert "IMG_4242.CR3" in summary["info"]  # judged from a preview
     assert "kept on 4 photos" in summary["info"]
+    assert "Virtual copies skipped (their master photo is culled): 1" in summary["info"]
+    assert run.photos["P-VC"]["pluginProperties"] == {}
     (progress,) = run.result["progress"]
     assert progress["done"] and not progress["canceled"] and progress["updates"] >= 2
 
