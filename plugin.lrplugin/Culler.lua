@@ -186,10 +186,12 @@ function M.run(catalog, photos, opts)
       if #items > 0 then
         progress:setCaption('Writing stars, labels and flags to ' .. Util.plural(#items, 'photo') .. '…')
         local failed, werr = CatalogWriter.writeResults(catalog, items, s.writeChunk, CatalogWriter.ACTION_CULL)
-        for _, item in ipairs(failed) do report.writeFailures[#report.writeFailures + 1] = item.entry.name end
         report.writeError = werr or report.writeError
-        -- nothing was written to those photos: they count as not culled
-        report.culled = math.max(0, report.culled - #failed)
+        for _, item in ipairs(failed) do
+          report.writeFailures[#report.writeFailures + 1] = item.entry.name
+          -- nothing was written to that photo: it does not count as culled
+          if item.plan and item.plan.status == 'culled' then report.culled = report.culled - 1 end
+        end
       end
       offset = offset + #part
       if report.outcome ~= 'done' then break end
