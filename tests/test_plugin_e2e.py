@@ -531,3 +531,34 @@ def test_wrong_token_is_explained(daemon, tmp_path):
     assert f"refused the token in {bad}" in msg["info"]
     assert run.result["undoSteps"] == []
     assert re.search(r"POST \S+/v1/jobs -> 401", run.log)
+
+
+def test_overwrite_setting_then_clear_restores_her_marks(daemon, tmp_path):
+    """With "overwrite" on, marks she set are replaced (4 and 5 stars excepted); Clear Auto-Cull Marks
+    puts back exactly what she had, custom label text included."""
+    catalog = main_catalog(tmp_path)
+    catalog["photos"] = [p for p in catalog["photos"] if p["uuid"] in USER_MARKS]
+    before = {p["uuid"]: lrsim_photo_defaults(p) for p in catalog["photos"]}
+    run = lrsim(tmp_path, catalog, "menu", "Auto-Cull Selected", "--select", "all",
+                prefs=prefs_for(daemon, overwrite=True), name="over")
+    assert_clean(run)
+    (job_id,) = run.job_ids()
+    results = {r["id"]: r for r in daemon.job(job_id)["results"]}
+    marked = 0
+    for uuid, r in results.items():
+        p = run.photos[uuid]
+        assert p["pluginProperties"]["cullStatus"] == "culled"
+        if uuid == "U-STAR4":
+            assert p["rating"] == 4, "4 and 5 stars stay hers even with overwrite on"
+        elif r["rating"] is not None:
+            assert p["rating"] == r["rating"]
+            marked += 1
+        if r["label"]:
+            assert p["colorNameForLabel"] == r["label"]
+    assert marked >= 1
+    cleared = lrsim(tmp_path, run.out_path, "menu", "Clear Auto-Cull Marks", "--select", "all",
+                    prefs=prefs_for(daemon), name="over-clear")
+    assert_clean(cleared)
+    for uuid, b in before.items():
+        assert marks(cleared.photos[uuid]) == marks(b), uuid
+        assert cleared.photos[uuid]["pluginProperties"] == {}
