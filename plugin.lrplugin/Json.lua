@@ -248,6 +248,11 @@ function decodeValue(text, pos, depth)
   if c == '{' then return decodeObject(text, pos, depth + 1) end
   if c == '[' then return decodeArray(text, pos, depth + 1) end
   if c == '"' then return decodeString(text, pos) end
+  -- Python's json module writes NaN / Infinity for such floats: accepted, so one odd value does not
+  -- make a whole job's results unreadable.
+  if text:sub(pos, pos + 2) == 'NaN' then return 0 / 0, pos + 3 end
+  if text:sub(pos, pos + 7) == 'Infinity' then return math.huge, pos + 8 end
+  if text:sub(pos, pos + 8) == '-Infinity' then return -math.huge, pos + 9 end
   if c == '-' or c:match('%d') then return decodeNumber(text, pos) end
   if text:sub(pos, pos + 3) == 'true' then return true, pos + 4 end
   if text:sub(pos, pos + 4) == 'false' then return false, pos + 5 end

@@ -90,6 +90,14 @@ describe('Json.decode', function()
     assert.same({ 'best of a burst of 4' }, r.reasons)
   end)
 
+  it('accepts the NaN and Infinity that Python writes', function()
+    local v = Json.decode('{"p": NaN, "a": [Infinity, -Infinity, 1]}')
+    assert.is_true(v.p ~= v.p)
+    assert.equal(math.huge, v.a[1])
+    assert.equal(-math.huge, v.a[2])
+    assert.equal(1, v.a[3])
+  end)
+
   it('round-trips', function()
     local v = { photos = { { id = 'U1', path = '/a b/"q".jpg' }, { id = 'U2', path = 'C:\\x\\y.NEF' } },
                 options = { sensitivity = { blur = 0.5 } } }
