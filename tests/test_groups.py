@@ -297,3 +297,15 @@ def test_comparisons_grow_subquadratically():
     # 16x the photos: all pairs would be 256x the comparisons; n log n stays well under 32x
     assert counts[8000] / counts[500] < 32, counts
     assert counts[8000] < 8000 * 60, counts
+
+
+def test_unrelated_photos_moments_apart_stay_apart():
+    imgs = [skdata.coffee(), skdata.rocket(), skdata.hubble_deep_field(), skdata.chelsea(), skdata.astronaut(),
+            skdata.immunohistochemistry(), skdata.retina(), skdata.colorwheel(), skdata.camera(), skdata.moon(),
+            skdata.coins(), skdata.brick(), skdata.grass(), skdata.gravel(), skdata.page(), skdata.clock()]
+    recs = [record(f"/s/IMG_{k:02d}.JPG", bgr(x) if x.ndim == 3 else x, 0.6 * k) for k, x in enumerate(imgs)]
+    # the stereo pair is the same scene from a few cm away: that one is a burst
+    recs += [record(f"/s/MOTO_{k}.JPG", bgr(x), 20.0 + 0.3 * k) for k, x in enumerate(skdata.stereo_motorcycle()[:2])]
+    res = groups.group(recs)
+    assert all(m is None for m in res[:-2])
+    assert res[-1] and res[-2] and res[-1]["id"] == res[-2]["id"] and res[-1]["kind"] == "burst"

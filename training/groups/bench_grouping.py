@@ -35,7 +35,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 def _hashes(thumbs: np.ndarray) -> list[str]:
     """pHash of many 32x32 grey thumbnails at once (same definition as groups.phash)."""
     d = _dct_matrix(32)[:8]
-    low = np.einsum("ij,njk,lk->nil", d, thumbs.astype(np.float32), d).reshape(len(thumbs), 64)
+    low = (d @ thumbs.astype(np.float32) @ d.T).reshape(len(thumbs), 64)
     bits = low > np.median(low, axis=1, keepdims=True)
     packed = np.packbits(bits, axis=1).view(">u8").ravel()
     return [f"{int(v):016x}" for v in packed]
@@ -70,28 +70,32 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     gaps = np.where(np.r_[True, scene_of[1:] != scene_of[:-1]],
                     np.exp(rng.uniform(math.log(3), math.log(30), n)), rng.uniform(0.1, 1.0, n))
     times = np.cumsum(gaps)
-    bracket_scene = rng.random(n_scenes) < 0.02
+    bracket_scene = (rng.random(n_scenes) < 0.02) & (np.asarray(sizes) >= 3)
+    first = np.searchsorted(scene_of, scene_of)               # index of each scene's first frame
+    ev = np.where(bracket_scene[scene_of], np.array([0.0, -2.0, 2.0])[(np.arange(n) - first) % 3], 0.0)
+    no_time = rng.random(n) < 0.02
+    stamps = [(t0 + timedelta(seconds=float(x))).isoformat(timespec="milliseconds") for x in times]
+    blurry = (rng.random(n) < 0.2).tolist()
+    prob = rng.random(n).tolist()
+    hists = hist.round(5).tolist()
+    means = thumbs.reshape(n, -1).mean(1).tolist()
+    stds = thumbs.reshape(n, -1).std(1).tolist()
     records = []
     for k in range(n):
-        sc = scene_of[k]
-        ev = 0.0
-        if bracket_scene[sc] and sizes[sc] >= 3:
-            ev = (0.0, -2.0, 2.0)[(k - int(np.searchsorted(scene_of, sc))) % 3]
-        no_time = rng.random() < 0.02
+        e = float(ev[k])
         records.append({
             "path": f"/shoot/{'a' if k % 50 else 'b'}/IMG_{k:06d}.JPG",
             "ok": True,
-            "capture_time": None if no_time else (t0 + timedelta(seconds=float(times[k]))).isoformat(timespec="milliseconds"),
-            "exif": {"exposure_bias": ev, "exposure_time": 1 / 250 * 2 ** ev, "f_number": 4.0, "iso": 200,
+            "capture_time": None if no_time[k] else stamps[k],
+            "exif": {"exposure_bias": e, "exposure_time": 1 / 250 * 2 ** e, "f_number": 4.0, "iso": 200,
                      "make": "Bench", "model": "Cam", "orientation": 1},
             "width": 6000, "height": 4000,
-            "sharpness": {"blurry": bool(rng.random() < 0.2), "probability": float(rng.random()), "region": "frame"},
+            "sharpness": {"blurry": blurry[k], "probability": prob[k], "region": "frame"},
             "eyes": {"state": "no_faces", "faces": []},
             "exposure": {"state": "ok"},
             "_encoding": {"v": groups.ENCODING_VERSION, "phash": ph[k], "phash_flip": phf[k], "dhash": ph[k],
-                          "hist": hist[k].round(5).tolist(),
-                          "thumb": groups.encode_thumb(thumbs[k]),
-                          "mean": float(thumbs[k].mean()), "std": float(thumbs[k].std()), "colour": True,
+                          "hist": hists[k], "thumb": groups.encode_thumb(thumbs[k]),
+                          "mean": means[k], "std": stds[k], "colour": True,
                           "width": 6000, "height": 4000, "orientation": 1},
         })
     # the last 1 % of the shoot is replaced by copies of earlier photos in another folder, without

@@ -32,10 +32,23 @@ How candidate pairs are found (never all pairs; the cost is O(n log n)):
    ``index_window`` successors in every order (multi-index hashing: two hashes within Hamming
    distance 3 share one of the four 16-bit prefixes the rotations sort by).
 
-Each candidate pair is scored with vectorised numpy (Hamming distances, histogram intersection,
-normalised cross-correlation of 16x16 thumbnails); the few pairs that look like the same scene
-moved sideways get a phase-correlation check on the 32x32 thumbnails (camera shift vs panorama
-step). Pairs that match are joined with union-find.
+Each candidate pair is scored with vectorised numpy: Hamming distances first (cheap, all
+candidates), then for the pairs a rule can still accept, histogram intersection and normalised
+cross-correlation (NCC) of 16x16 thumbnails. Pairs that match in colour but not in structure get a
+phase-correlation alignment on the 32x32 thumbnails (a hand-held shift of a few per cent); pairs
+joined on weak structure are tested for a panorama step (overlap NCC after shifts of 19-69 % of
+the frame). Pairs that match are joined with union-find.
+
+Rules for a pair (thresholds in :data:`DEFAULTS`):
+
+- *duplicate* (any two photos): pHash distance <= ``dup_hamming`` (or to the mirrored hash) and
+  32x32 NCC >= ``dup_ncc`` (mirrored likewise).
+- *burst*, both timed, gap <= ``burst_fast_s``: NCC >= ``burst_ncc``; or a colour match
+  (histogram intersection >= ``burst_hist``; between grey photos >= ``grey_hist``) with
+  NCC >= ``burst_ncc_lo`` or pHash distance <= ``burst_hamming``; or, with a colour match, NCC >=
+  ``shift_ncc`` after aligning a shift smaller than ``pano_min_shift``.
+- *burst*, gap <= ``burst_window_s``: NCC >= ``slow_ncc`` (directly or after a small shift).
+- *content only* (a side has no capture time): the ``notime_*`` thresholds, stricter.
 
 Kinds, and what policy must do with them:
 
@@ -91,23 +104,23 @@ DEFAULTS: dict = {
     "strictness": "normal",
     # candidate generation
     "burst_window_s": 5.0,        # frames further apart in time than this are not compared
-    "burst_fast_s": 1.0,          # frames at most this far apart (burst cadence) use the looser rules
+    "burst_fast_s": 2.5,          # frames at most this far apart (burst cadence) use the looser rules
     "max_neighbours": 8,          # each frame is compared with at most this many successors
     "index_window": 3,            # successors compared in each sorted-hash order
     "index_hamming": 24,          # index pairs further apart than this (pHash) are not scored
     # burst / same scene (timed pairs within the window)
-    "burst_ncc": 0.80,            # thumbnail NCC (16x16, zero-mean) alone that means "same scene"
-    "burst_ncc_lo": 0.50,         # ... or NCC at least this with a colour match (gap <= burst_fast_s)
-    "burst_hist": 0.70,           # histogram intersection that counts as a colour match
+    "burst_ncc": 0.60,            # thumbnail NCC (16x16, zero-mean) alone that means "same scene"
+    "burst_ncc_lo": 0.25,         # ... or NCC at least this with a colour match (gap <= burst_fast_s)
+    "burst_hist": 0.45,           # histogram intersection that counts as a colour match
     "burst_hamming": 22,          # ... or pHash distance at most this with a colour match (fast gap)
-    "slow_ncc": 0.90,             # gap > burst_fast_s: NCC (direct or after a small shift) needed
-    "shift_ncc": 0.80,            # NCC after aligning a small camera shift (fast gap)
-    "grey_hist": 0.90,            # grey photos: level-histogram match that allows the shift check
+    "slow_ncc": 0.75,             # gap > burst_fast_s: NCC (direct or after a small shift) needed
+    "shift_ncc": 0.70,            # NCC after aligning a small camera shift (fast gap)
+    "grey_hist": 0.85,            # grey photos: level-histogram match that stands in for a colour match
     # content only (no capture time on one side)
-    "notime_ncc": 0.88,
-    "notime_ncc_lo": 0.65,
-    "notime_hist": 0.80,
-    "notime_hamming": 16,
+    "notime_ncc": 0.95,
+    "notime_ncc_lo": 0.55,
+    "notime_hist": 0.70,
+    "notime_hamming": 12,
     # duplicates anywhere in the batch
     "dup_hamming": 8,             # pHash distance (direct or mirrored)
     "dup_ncc": 0.97,              # and 32x32 thumbnail NCC (same orientation as the hash match)
@@ -128,13 +141,16 @@ DEFAULTS: dict = {
 
 STRICTNESS: dict = {
     # "loose" joins more (longer window, lower similarity); "strict" joins only clear matches.
-    "loose": {"burst_window_s": 15.0, "burst_ncc": 0.72, "burst_ncc_lo": 0.40, "burst_hist": 0.60,
-              "burst_hamming": 26, "shift_ncc": 0.72, "slow_ncc": 0.85, "notime_ncc": 0.82, "notime_ncc_lo": 0.55,
-              "notime_hist": 0.72, "notime_hamming": 20, "dup_hamming": 10, "dup_ncc": 0.88},
+    # "normal" is DEFAULTS, tuned on half of the evaluation groups (docs/groups.md).
+    "loose": {"burst_window_s": 15.0, "burst_fast_s": 4.0, "burst_ncc": 0.50, "burst_ncc_lo": 0.20,
+              "burst_hist": 0.40, "burst_hamming": 26, "slow_ncc": 0.70, "shift_ncc": 0.65, "grey_hist": 0.80,
+              "notime_ncc": 0.90, "notime_ncc_lo": 0.50, "notime_hist": 0.65, "notime_hamming": 16,
+              "dup_hamming": 10, "dup_ncc": 0.95},
     "normal": {},
-    "strict": {"burst_window_s": 2.0, "burst_ncc": 0.88, "burst_ncc_lo": 0.65, "burst_hist": 0.80,
-               "burst_hamming": 16, "shift_ncc": 0.88, "slow_ncc": 0.94, "notime_ncc": 0.93, "notime_ncc_lo": 0.80,
-               "notime_hist": 0.88, "notime_hamming": 10, "dup_hamming": 5, "dup_ncc": 0.96},
+    "strict": {"burst_window_s": 2.0, "burst_fast_s": 1.0, "burst_ncc": 0.80, "burst_ncc_lo": 0.50,
+               "burst_hist": 0.70, "burst_hamming": 16, "slow_ncc": 0.90, "shift_ncc": 0.85, "grey_hist": 0.95,
+               "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85, "notime_hamming": 8,
+               "dup_hamming": 5, "dup_ncc": 0.985},
 }
 
 
@@ -520,8 +536,8 @@ _ROWS = np.arange(THUMB)
 
 
 def _overlap_stats(x: np.ndarray, y: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """NCC over the overlap where x[r, c] ~ y[r - dy, c - dx], for stacks x, y (m, 32, 32)."""
-    h = w = THUMB
+    """NCC over the overlap where x[r, c] ~ y[r - dy, c - dx], for stacks x, y (m, h, w)."""
+    h, w = x.shape[1:]
     xs = x[:, max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)]
     ys = y[:, max(0, -dy):h + min(0, -dy), max(0, -dx):w + min(0, -dx)]
     m = len(x)
@@ -550,6 +566,27 @@ def _masked_ncc(x: np.ndarray, y: np.ndarray, dx: np.ndarray, dy: np.ndarray) ->
             continue
         out[sel] = _overlap_stats(x[sel], y[sel], ddx, ddy)
     return out
+
+
+_PANO_SHIFTS = [(d, 0) for d in range(3, 12)] + [(-d, 0) for d in range(3, 12)] + \
+    [(0, d) for d in range(3, 12)] + [(0, -d) for d in range(3, 12)]
+
+
+def _pano_ncc(T: _Table, a: np.ndarray, b: np.ndarray):
+    """Best overlap NCC of the 16x16 thumbnails over large sideways/vertical shifts (3-11 px of 16:
+    19-69 % of the frame, the steps of a panorama): (best NCC, shift as a fraction of the frame)."""
+    best = np.full(len(a), -1.0, np.float32)
+    frac = np.zeros(len(a), np.float32)
+    if len(a) == 0:
+        return best, frac
+    x = T.small[a].reshape(-1, SMALL, SMALL)
+    y = T.small[b].reshape(-1, SMALL, SMALL)
+    for dx, dy in _PANO_SHIFTS:
+        v = _overlap_stats(x, y, dx, dy)
+        better = v > best
+        best = np.where(better, v, best)
+        frac = np.where(better, max(abs(dx), abs(dy)) / SMALL, frac)
+    return best, frac
 
 
 _HANN = np.outer(np.hanning(THUMB), np.hanning(THUMB)).astype(np.float32)
@@ -843,7 +880,9 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     # a colour match means little between grey photos (all faces on grey look alike): only
     # photos that both have colour can match on the histogram
     both_colour = T.colour[a] & T.colour[b]
-    colour = both_colour & (hist >= th["burst_hist"])
+    # (grey pairs: a near-identical level histogram stands in for the colour match)
+    grey_match = ~both_colour & (hist >= th["grey_hist"])
+    colour = (both_colour & (hist >= th["burst_hist"])) | grey_match
     burst = (fast_t & ((ncc >= th["burst_ncc"]) |
                        (colour & (ncc >= th["burst_ncc_lo"])) |
                        (colour & (ham <= th["burst_hamming"])))) | (close_t & (ncc >= th["slow_ncc"]))
@@ -855,26 +894,29 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                          (ncol & (ham <= th["notime_hamming"])))
     # candidates for the structural check: colour matches but structure doesn't (shifted view?)
     # and the matches themselves when the frames might be a panorama step (ncc not near 1)
-    # (grey pairs: a near-identical level histogram stands in for the colour match)
-    grey_match = ~both_colour & (hist >= th["grey_hist"])
-    cand_shift = (close_t & (colour | grey_match) & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
+    cand_shift = (close_t & colour & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
     joined = dup | burst | burst_nt
     pano_check = joined & ~dup & (ncc < th["pano_check_ncc"])
     same_exp = np.ones(len(a), bool)
     ea, eb = T.light_ev[a], T.light_ev[b]
     known = ~(np.isnan(ea) | np.isnan(eb))
     same_exp[known] = np.abs(ea[known] - eb[known]) < 0.34
+    # panorama steps: the same exposure, and the frames line up only after a large shift
     check = np.flatnonzero((cand_shift | pano_check) & same_exp)
+    pano = np.zeros(len(a), bool)
+    if len(check):
+        v, frac = _pano_ncc(T, a[check], b[check])
+        pano[check] = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
+        joined[pano] = False
+        st["panorama_pairs"] = int(pano.sum())
+    # a small camera shift within a burst: align by phase correlation, then compare
+    check = np.flatnonzero(cand_shift & ~pano)
     if len(check):
         st["structural_checks"] = int(len(check))
         dx, dy, v = _shift_batch(T, a[check], b[check])
-        frac = np.maximum(np.abs(dx), np.abs(dy)) / THUMB
-        pano = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
+        small = np.maximum(np.abs(dx), np.abs(dy)) / THUMB < th["pano_min_shift"]
         need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
-        moved = cand_shift[check] & ~pano & (frac < th["pano_min_shift"]) & (v >= need)
-        joined[check[pano]] = False     # panorama step: the view moved sideways
-        joined[check[moved]] = True     # a small camera shift within a burst
-        st["panorama_pairs"] = int(pano.sum())
+        joined[check[small & (v >= need)]] = True
     # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
     same_moment = ~both_t | (dt <= th["dup_time_s"])
     jb = in_bracket[a] | in_bracket[b]
