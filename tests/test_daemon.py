@@ -250,3 +250,20 @@ def test_repeated_job_is_answered_from_cache(tmp_path):
         assert second == first
     finally:
         b.extensions["autocull"]["runner"].close()
+
+
+def test_sigterm_stops_the_workers_too(tmp_path):
+    env = dict(os.environ, AUTOCULL_CONFIG_DIR=str(tmp_path / "cfg"), AUTOCULL_CACHE_DIR=str(tmp_path / "cache"))
+    port = _free_port()
+    proc = _start(port, env)
+    token = (tmp_path / "cfg" / "token").read_text().strip()
+    _http("POST", f"http://127.0.0.1:{port}/v1/jobs", token, {"photos": photos(2)})
+    time.sleep(1.0)  # the worker pool is up
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert children
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    time.sleep(0.5)
+    alive = [c for c in children if os.path.exists(f"/proc/{c}")
+             and "Z" not in open(f"/proc/{c}/stat").read().split()[2]]
+    assert alive == []

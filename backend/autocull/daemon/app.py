@@ -178,8 +178,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 def serve(port: int = 47474, workers: int | None = None, settings_file: str | None = None) -> int:
     """Run the daemon on 127.0.0.1:port until interrupted."""
+    import signal
+
     import waitress
 
+    # SIGTERM ends the daemon like Ctrl-C does, so the worker processes are shut down with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = create_app({"WORKERS": workers, "SETTINGS_FILE": settings_file})
     print(f"autocull {__version__} listening on http://127.0.0.1:{port} (token in {token_path()})",
           file=sys.stderr, flush=True)
