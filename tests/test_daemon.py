@@ -174,6 +174,14 @@ def _http(method, url, token=None, body=None):
         return resp.status, json.loads(resp.read())
 
 
+def _alive(pid) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
 def _start(port, env):
     proc = subprocess.Popen([sys.executable, "-m", "autocull", "serve", "--port", str(port), "--workers", "2"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -202,9 +210,15 @@ def test_daemon_killed_mid_job_loses_nothing_already_analysed(tmp_path):
         while _http("GET", f"{base}/v1/jobs/{job['id']}?results=0", token)[1]["done"] < 3:
             assert time.time() - t0 < 120
             time.sleep(0.05)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # no clean shutdown
+        os.kill(proc.pid, signal.SIGKILL)  # no clean shutdown, only the daemon's own process
         proc.wait()
+    # its worker processes notice and exit rather than linger
+    t0 = time.time()
+    while any(_alive(c) for c in children) and time.time() - t0 < 15:
+        time.sleep(0.2)
+    assert children and not any(_alive(c) for c in children)
     db = tmp_path / "cache" / "results.sqlite"
     cached = sqlite3.connect(db).execute("SELECT COUNT(*) FROM results").fetchone()[0]
     assert cached >= 3
@@ -264,6 +278,4 @@ def test_sigterm_stops_the_workers_too(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     time.sleep(0.5)
-    alive = [c for c in children if os.path.exists(f"/proc/{c}")
-             and "Z" not in open(f"/proc/{c}/stat").read().split()[2]]
-    assert alive == []
+    assert not any(_alive(c) for c in children)

@@ -9,12 +9,23 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from autocull import pipeline
 
 
-def _warm() -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose daemon was killed (SIGKILL, crash) exits instead of lingering."""
+    while True:
+        time.sleep(2.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _warm(parent: int | None = None) -> None:
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     from autocull import models
 
     for name in ("blur", "eyes"):
@@ -39,7 +50,7 @@ class Runner:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                                 initializer=_warm)
+                                                 initializer=_warm, initargs=(os.getpid(),))
             return self._pool
 
     def run(self, paths, on_result, cancel: threading.Event | None = None, in_process: bool = False) -> bool:
