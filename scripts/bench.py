@@ -6,8 +6,8 @@ against the floor of merely decoding the same files.
 
 1. Generates (or reuses, when a previous ``--keep`` left it) a shoot under ``bench_out/``: N photos of
    6000x4000, half JPEG (quality 90), half DNG (Bayer CFA in 16-bit samples, 48 MB, + an embedded
-   JPEG preview of 1620-2000 px), each a 4x4 grid of the real photos in scikit-image's data module
-   (cropped, upscaled 2-4x, sharpened, with fine texture and sensor noise; a third of the frames
+   JPEG preview of 1620-2000 px), each an 8x8 grid of the real photos in scikit-image's data module
+   (cropped, upscaled 1.2-1.7x, sharpened, with fine texture and sensor noise; a third of the frames
    show one face); singles, blurred frames (defocus, camera shake) and bursts of 3-5 frames
    0.2-0.5 s apart (shifted, rotated, all but one softer), with real EXIF.
 2. Decode floor: ``autocull.decode.load`` of every file (the scale the analysis uses), in this
@@ -56,10 +56,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-GEN_VERSION = 3
+GEN_VERSION = 6
 WIDTH, HEIGHT = 6000, 4000
 SCENES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right")
-GRID_COLS, GRID_ROWS = 4, 4        # a frame is a grid of real photos, each upscaled only 2-4x
+GRID_COLS, GRID_ROWS = 8, 8        # a frame is a grid of real photos, each upscaled only 1.2-1.7x
 BUDGETS_MS = {"sharpness": 15.0, "faces+eyes (one face)": 40.0}
 
 
@@ -73,7 +73,7 @@ def shoot_plan(n: int, seed: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> li
     """The N photos: layout, blur, burst jitter, file type, capture time (deterministic).
 
     A 24 MP frame is a grid of GRID_COLS x GRID_ROWS tiles, each a crop of one of the real photos
-    upscaled only 2-4x (a single 500-700 px photo blown up to 6000 px would be soft at 100 %, so
+    upscaled only 1.2-1.7x (a single 500-700 px photo blown up to 6000 px would be soft at 100 %, so
     every frame would look blurry). About a third of the frames have the astronaut in one tile:
     one face. Frames of a burst share the layout, with a small shift/rotation and softer focus in
     all but one."""
@@ -84,11 +84,11 @@ def shoot_plan(n: int, seed: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> li
     others = [s for s in SCENES if s != "astronaut"]
     while len(plan) < n:
         ext = "jpg" if counts["jpg"] <= counts["dng"] else "dng"
-        tiles = [(str(rng.choice(others)), float(rng.uniform(0.8, 1.0)), float(rng.uniform(0, 1)),
+        tiles = [(str(rng.choice(others)), float(rng.uniform(1.2, 1.6)), float(rng.uniform(0, 1)),
                   float(rng.uniform(0, 1))) for _ in range(GRID_COLS * GRID_ROWS)]
         portrait = bool(rng.random() < 0.33)
         if portrait:
-            tiles[int(rng.integers(0, len(tiles)))] = ("astronaut", float(rng.uniform(0.85, 1.0)), 0.5, 0.3)
+            tiles[int(rng.integers(0, len(tiles)))] = ("astronaut", float(rng.uniform(1.5, 1.7)), 0.5, 0.0)
         t += timedelta(seconds=float(rng.uniform(4, 60)))
         kind = rng.choice(["single", "blurred", "burst"], p=[0.5, 0.15, 0.35])
         if kind == "burst":
@@ -119,8 +119,8 @@ def shoot_plan(n: int, seed: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> li
 def _random_blur(rng, mild: bool = False):
     """(kind, size in full-resolution pixels, angle): defocus radius or motion length."""
     if rng.random() < 0.5:
-        return ("defocus", float(rng.uniform(3, 6) if mild else rng.uniform(8, 16)), 0.0)
-    return ("motion", float(rng.uniform(6, 12) if mild else rng.uniform(16, 32)), float(rng.uniform(0, 180)))
+        return ("defocus", float(rng.uniform(4, 8) if mild else rng.uniform(12, 24)), 0.0)
+    return ("motion", float(rng.uniform(8, 16) if mild else rng.uniform(24, 48)), float(rng.uniform(0, 180)))
 
 
 _SOURCES: dict | None = None
@@ -165,15 +165,11 @@ def render(spec: dict) -> np.ndarray:
     aspect = tw / th
     frame = np.empty((height, width, 3), np.uint8)
     blur = spec.get("blur")
-    for k, (scene, cw, fx, fy) in enumerate(spec["tiles"]):
+    for k, (scene, up, fx, fy) in enumerate(spec["tiles"]):
         img = src[scene]
         h, w = img.shape[:2]
-        if w / h > aspect:
-            ch = int(h * cw)
-            cwid = int(ch * aspect)
-        else:
-            cwid = int(w * cw)
-            ch = int(cwid / aspect)
+        cwid = int(min(tw / up, w, h * aspect))      # upscaled by `up`, or a little more for a small source
+        ch = int(cwid / aspect)
         x0, y0 = int((w - cwid) * fx), int((h - ch) * fy)
         crop = img[y0:y0 + ch, x0:x0 + cwid]
         scale = tw / cwid
@@ -183,12 +179,16 @@ def render(spec: dict) -> np.ndarray:
         big = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_CUBIC)
         soft = cv2.GaussianBlur(big, (0, 0), 1.5)
         big = cv2.addWeighted(big, 1.6, soft, -0.6, 0)                     # crisp, not smeared
-        if blur and blur[0] == "defocus":
-            big = defocus(big, blur[1])
-        elif blur:
-            big = motion(big, max(2, int(round(blur[1]))), blur[2])
         r, c = divmod(k, GRID_COLS)
         frame[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = big
+    if blur:
+        # over the whole frame, so tile seams blur too; at half size (same blur, a quarter of the work)
+        half = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        if blur[0] == "defocus":
+            half = defocus(half, max(1.0, blur[1] / 2))
+        else:
+            half = motion(half, max(2, int(round(blur[1] / 2))), blur[2])
+        frame = cv2.resize(half, (width, height), interpolation=cv2.INTER_LINEAR)
     full = frame.astype(np.int16)
     if not blur:     # fine detail only survives in a sharp frame
         full += _tile(texture, height, width, int(rng.integers(0, 512)), int(rng.integers(0, 512)))[..., None]
