@@ -3,7 +3,7 @@
     python scripts/make_sample_shoot.py OUTDIR [--force]
 
 No third-party photos are committed: the sources are the photos in ``skimage.data`` (astronaut,
-coffee, chelsea, rocket, the motorcycle stereo pair), modestly upscaled, plus generated variants,
+coffee, chelsea, rocket, the motorcycle stereo pair, the cameraman), modestly upscaled, plus generated variants,
 each a JPEG with real EXIF (Make, Model, Orientation; DateTimeOriginal + SubSecTimeOriginal,
 ExposureTime, FNumber, ISO, ExposureBiasValue) or a DNG:
 
@@ -18,6 +18,7 @@ ExposureTime, FNumber, ISO, ExposureBiasValue) or a DNG:
     IMG_0014  a duplicate of IMG_0013: the same frame exported smaller, same EXIF
     IMG_0015  a misfire: lens cap on, nearly black
     IMG_0016.dng  motorcycle (right view) as a DNG with an embedded JPEG preview
+    IMG_0017.dng  the cameraman as a DNG with no preview: the decoder has to demosaic
 
 ``OUTDIR/manifest.json`` describes each file (scene, variant, capture time, bias, what it is meant
 to show). Deterministic (seeded) and idempotent: when OUTDIR already holds a complete shoot of
@@ -40,10 +41,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dngwriter import linear_to_srgb, srgb_to_linear, unorient, write_dng  # noqa: E402
 
-VERSION = 1
+VERSION = 3
 SEED = 20260501
 MAKE, MODEL = "AutoCull", "Sample Camera"
 START = datetime(2026, 5, 1, 14, 3, 0)
+UPSCALE = 1.5     # modest: a sharp original must stay sharp at 100 %
 EXIF_IFD = 0x8769
 
 
@@ -54,7 +56,8 @@ def sources() -> dict[str, np.ndarray]:
 
     left, right, _ = data.stereo_motorcycle()
     return {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea(),
-            "rocket": data.rocket(), "motorcycle_left": left, "motorcycle_right": right}
+            "rocket": data.rocket(), "motorcycle_left": left, "motorcycle_right": right,
+            "camera": np.repeat(data.camera()[..., None], 3, axis=2)}
 
 
 def upscale(img: np.ndarray, factor: float) -> np.ndarray:
@@ -154,8 +157,8 @@ def plan() -> list[dict]:
                       note="the same portrait with focus missed (defocus blur)"))
     burst_t = 95.0
     gaps = [0.0, 0.25, 0.30, 0.45, 0.20]
-    softness = [("motion", 9, 15.0), ("defocus", 2.5, 0), ("sharp", 0, 0), ("defocus", 3.0, 0),
-                ("motion", 13, -30.0)]
+    softness = [("motion", 7, 15.0), ("defocus", 2.0, 0), ("sharp", 0, 0), ("defocus", 2.5, 0),
+                ("motion", 13, 60.0)]
     offsets = [(-6, 3, -0.8), (-3, 1, -0.4), (0, 0, 0.0), (4, -2, 0.5), (8, -4, 0.9)]
     for i in range(5):
         burst_t += gaps[i]
@@ -181,6 +184,8 @@ def plan() -> list[dict]:
                       exposure_time=1 / 1000, note="misfire: lens cap on, nearly black"))
     shots.append(dict(name="IMG_0016.dng", scene="motorcycle_right", variant="dng", when=at(501.66),
                       note="DNG with an embedded JPEG preview"))
+    shots.append(dict(name="IMG_0017.dng", scene="camera", variant="dng_raw_only", when=at(540.25),
+                      note="DNG with no preview (demosaiced by the decoder)"))
     return shots
 
 
@@ -189,13 +194,15 @@ def render(shot: dict, src: dict[str, np.ndarray], rng: np.random.Generator) -> 
     base = src[shot["scene"]]
     v = shot["variant"]
     if v == "dng":
-        img = upscale(base, 3.0)
+        img = upscale(base, UPSCALE)  # 1112 px: its preview (the whole frame) passes 1024 px
+    elif v == "dng_raw_only":
+        img = upscale(base, 2 * UPSCALE)  # a half-size demosaic brings it back to UPSCALE
     else:
-        img = upscale(base, 2.0)
+        img = upscale(base, UPSCALE)
     if v == "defocus":
-        img = defocus(img, 7.0)
+        img = defocus(img, 5.0)
     elif v == "motion":
-        img = motion(img, 31, 20.0)
+        img = motion(img, 29, 45.0)
     elif v.startswith("burst_"):
         b = shot["burst"]
         dx, dy, ang = b["offset"]
@@ -243,9 +250,9 @@ def build(outdir, force: bool = False, quiet: bool = False) -> list[Path]:
         path = outdir / shot["name"]
         kw = dict(bias=shot.get("bias", 0.0), exposure_time=shot.get("exposure_time", 1 / 250),
                   f_number=4.0, iso=200 if shot["variant"] != "motion" else 100)
-        if shot["variant"] == "dng":
+        if shot["variant"].startswith("dng"):
             tmp = path.with_name(path.name + ".tmp")
-            write_dng(tmp, img, preview_side=1620, make=MAKE, model=MODEL, capture_time=shot["when"],
+            write_dng(tmp, img, preview_side=1620 if shot["variant"] == "dng" else None, make=MAKE, model=MODEL, capture_time=shot["when"],
                       exposure_bias=kw["bias"], exposure_time=kw["exposure_time"], f_number=kw["f_number"],
                       iso=kw["iso"], focal_length=50.0, noise=12.0, seed=SEED)
             os.replace(tmp, path)
@@ -260,7 +267,7 @@ def build(outdir, force: bool = False, quiet: bool = False) -> list[Path]:
         if not quiet:
             print(f"  {shot['name']:<14} {shot['note']}", file=sys.stderr)
     manifest = dict(version=VERSION, seed=SEED,
-                    sources="scikit-image data module: astronaut, coffee, chelsea, rocket, stereo_motorcycle",
+                    sources="scikit-image data module: astronaut, coffee, chelsea, rocket, stereo_motorcycle, camera",
                     files=files)
     tmp = outdir / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1) + "\n")

@@ -37,10 +37,10 @@ def test_files_and_manifest(shoot):
     out, files, man = shoot
     names = sorted(p.name for p in out.iterdir() if decode.is_photo(p))
     assert names == [p.name for p in files] == sorted(man)
-    assert len(names) == 16
-    assert sum(n.endswith(".dng") for n in names) == 1
+    assert len(names) == 17
+    assert sum(n.endswith(".dng") for n in names) == 2
     variants = [m["variant"] for m in man.values()]
-    for v in ("sharp", "defocus", "motion", "duplicate", "misfire", "dng"):
+    for v in ("sharp", "defocus", "motion", "duplicate", "misfire", "dng", "dng_raw_only"):
         assert v in variants
     assert sum(v.startswith("burst_") for v in variants) == 5
     assert sorted(m["exposure_bias"] for m in man.values() if m["variant"].startswith("bracket_")) == [-2, 0, 2]
@@ -86,7 +86,8 @@ def test_decode_every_photo(shoot):
     for name, d in decoded.items():
         m = man[name]
         assert (d.width, d.height) == (m["width"], m["height"]), name
-        assert d.source == ("embedded_preview" if name.endswith(".dng") else "jpeg")
+        expect = {"dng": "embedded_preview", "dng_raw_only": "half_size_raw"}.get(m["variant"], "jpeg")
+        assert d.source == expect, name
         assert d.image.shape[1] >= d.image.shape[0]       # every scene is landscape or square, upright
     # the blurred variants really are softer than their sharp counterparts
     assert _sharpness(decoded["IMG_0002.jpg"]) < 0.2 * _sharpness(decoded["IMG_0001.jpg"])
