@@ -468,11 +468,17 @@ def _http(method: str, url: str, token: str | None = None, body=None, timeout: f
         req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    def parse(raw: bytes):
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return {"raw": raw[:500].decode("utf-8", "replace")}
+
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
+            return resp.status, parse(resp.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        return exc.code, parse(exc.read())
 
 
 def _job(base: str, token: str, paths: list[Path], poll: float = 0.2) -> dict:
