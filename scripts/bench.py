@@ -448,6 +448,14 @@ def run_analyze(shoot: Path, n: int, tmp: Path) -> dict:
     return out
 
 
+def _loadavg():
+    """1-minute load average (other work on the machine inflates every timing), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _count(values) -> dict:
     out = {}
     for v in values:
@@ -635,7 +643,8 @@ def summary(r: dict) -> str:
     sh = r["shoot"]
     L.append(f"AutoCull bench — {sh['n']} photos of {sh['megapixels']} MP ({sh['jpeg']} JPEG q90, {sh['dng']} DNG "
              f"{sh['raw_bits']}-bit CFA with 1620-2000 px previews), {sh['gb']:.2f} GB; "
-             f"{r['machine']['cpus']} CPUs, {r['machine']['python']}")
+             f"{r['machine']['cpus']} CPUs, Python {r['machine']['python']}, load average "
+             f"{r['machine'].get('load_avg_start')} at start, {r['machine'].get('load_avg_end')} at end")
     fl = r.get("decode_floor")
     if fl and "error" not in fl:
         L.append(f"decode floor      : {fl['per_photo_ms']['median']:.1f} ms median, "
@@ -712,7 +721,7 @@ def main(argv=None) -> int:
     workers = os.cpu_count() or 1
     report: dict = {"when": datetime.now().isoformat(timespec="seconds"),
                     "machine": {"cpus": workers, "platform": platform.platform(),
-                                "python": platform.python_version()}}
+                                "python": platform.python_version(), "load_avg_start": _loadavg()}}
     paths, gen_s, reused = generate(shoot, args.n, args.seed, args.raw_bits, args.gen_workers, size)
     with_face = {p["name"] for p in shoot_plan(args.n, args.seed, size) if p["faces"]}
     nbytes = sum(p.stat().st_size for p in paths)
@@ -764,6 +773,7 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(shoot, ignore_errors=True)
     report["shoot"]["kept"] = bool(args.keep)
+    report["machine"]["load_avg_end"] = _loadavg()
     (out / "bench.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     try:
         text = summary(report)
