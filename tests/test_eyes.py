@@ -123,10 +123,12 @@ def test_no_face_photo():
 
 
 def test_group_photo_every_face_judged_or_explained():
+    """A collage of ~24 faces, 95-270 px wide: most are found (faces under half the largest
+    face's width are not searched for with tiles), each is judged or says why not."""
     d = decode.load(shared("portraits_people", "dlib_examples_faces", "bald_guys.jpg"))
     fs = F.detect(d)
     r = E.assess(d, fs)
-    assert len(r["faces"]) == len(fs) >= 20
+    assert len(r["faces"]) == len(fs) >= 15
     xs = [f["box"][0] for f in r["faces"]]
     assert xs == sorted(xs)  # numbered left to right
     for i, f in enumerate(r["faces"]):
@@ -211,3 +213,20 @@ def test_eye_crop_is_levelled_and_centred():
     crop_r, _ = E.eye_crop(rot, eye_r)
     g1, g2 = (cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).astype(np.float32) for c in (crop, crop_r))
     assert np.corrcoef(g1.ravel(), g2.ravel())[0, 1] > 0.8
+
+
+def test_sunglasses_are_not_called_closed():
+    src = _one_face_photo()
+    face = F.detect(decode.from_array(src))[0]
+    img = src.copy()
+    for e in face["landmarks"]["eyes"]:
+        (x0, y0), (x1, y1) = e["corners"]
+        w = float(np.hypot(x1 - x0, y1 - y0))
+        c = (int(e["center"][0]), int(e["center"][1]))
+        cv2.ellipse(img, c, (int(w * 0.9), int(w * 0.65)), 0, 0, 360, (25, 22, 20), -1, cv2.LINE_AA)
+    d = decode.from_array(img)
+    fs = F.detect(d)
+    assert len(fs) == 1
+    r = E.assess(d, fs)
+    assert r["faces"][0]["state"] == "unsure" and r["faces"][0]["why"] == "sunglasses or eyes covered"
+    assert r["state"] == "unsure"

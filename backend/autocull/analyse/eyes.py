@@ -21,7 +21,8 @@ the patch and its mirror image are averaged.
 Per face ``state`` is ``closed`` when the more-closed eye's probability reaches
 ``CLOSED_AT`` (a wink counts as closed), ``open`` when both eyes are below ``OPEN_BELOW``,
 otherwise ``unsure``; and ``unsure`` with a ``why`` when the face cannot be judged (eyes
-smaller than ``MIN_EYE_PX`` pixels, no landmarks, strong profile).  The photo is
+smaller than ``MIN_EYE_PX`` pixels, no landmarks, strong profile, both eyes dark and flat
+as behind sunglasses).  The photo is
 ``closed`` when any judged main face is closed, ``unsure`` when a main face cannot be
 judged, ``open`` when every main face is open and ``no_faces`` when none was found.  Main
 faces are the confidently detected ones at least ``MAIN_FACE_FRACTION`` of the largest
@@ -50,6 +51,8 @@ CROP_SCALE = 1.5         # eye crop side = CROP_SCALE x eye-corner distance (CEW
 # Second signal: the eye aspect ratio from the iris/eye-contour landmarks, mapped to a
 # probability 1 / (1 + exp((ear - EAR_MID) / EAR_SCALE)) and averaged with the CNN's.
 # EAR_MID: the usual blink threshold; see models/eyes.md for the calibration fit and why.
+COVERED_STD = 6.0        # eye centre flatter than this (gray levels) and ...
+COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes covered
 USE_EAR = True
 EAR_MID = 0.2
 EAR_SCALE = 0.03
@@ -159,6 +162,14 @@ def eye_crop(decoded, eye: dict, out_side: int = 2 * PATCH) -> tuple[np.ndarray 
     return crop, eye_px
 
 
+def _covered(crop: np.ndarray) -> bool:
+    """A flat, dark centre where the eye should be (dark lenses, a hand, hair)."""
+    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    h, w = g.shape
+    c = g[int(h * 0.375):int(h * 0.625), int(w * 0.25):int(w * 0.75)].astype(np.float32)
+    return bool(c.std() < COVERED_STD and c.mean() < COVERED_MEAN)
+
+
 def ear_probability(ear) -> float | None:
     """P(closed) from an eye aspect ratio (iris/eye-contour landmarks); None when unknown."""
     if ear is None:
@@ -188,6 +199,10 @@ def judge_face(decoded, face: dict, signals: str = "both") -> dict:
     for eye in eyes:
         crop, eye_px = eye_crop(decoded, eye)
         per_eye.append({"crop": crop, "px": eye_px, "ear": eye.get("ear")})
+    covered = [e["crop"] is not None and _covered(e["crop"]) for e in per_eye]
+    if all(covered):
+        out["why"] = "sunglasses or eyes covered"
+        return out
     widths = [math.dist(*e["corners"]) for e in eyes]
     profile = min(widths) / max(max(widths), 1e-6) < PROFILE_RATIO
     usable = [e for e in per_eye if e["crop"] is not None and e["px"] >= MIN_EYE_PX]
