@@ -230,3 +230,21 @@ def test_sunglasses_are_not_called_closed():
     r = E.assess(d, fs)
     assert r["faces"][0]["state"] == "unsure" and r["faces"][0]["why"] == "sunglasses or eyes covered"
     assert r["state"] == "unsure"
+
+
+def test_pipeline_fills_eyes_and_policy_rejects_closed_eyes(tmp_path):
+    """End to end: a Yale 'sleepy' frame (eyes closed) and the same person's 'normal' frame."""
+    from PIL import Image
+
+    from autocull import config, pipeline
+
+    for cond in ("sleepy", "normal"):
+        with Image.open(shared("yale_faces", cond, f"subject02.{cond}.gif")) as im:
+            im.convert("RGB").save(tmp_path / f"{cond}.jpg", quality=95)
+    recs = [pipeline.analyse_one(tmp_path / f"{c}.jpg") for c in ("sleepy", "normal")]
+    out = pipeline.finalise(recs, config.DEFAULTS)
+    sleepy, normal = out
+    assert sleepy["eyes"]["state"] == "closed" and normal["eyes"]["state"] == "open"
+    assert sleepy["flag"] == "reject"
+    assert any(r.startswith("eyes closed: face 1 of 1") for r in sleepy["reasons"])
+    assert not any("eyes closed" in r for r in normal["reasons"])

@@ -22,11 +22,24 @@ Per face ``state`` is ``closed`` when the more-closed eye's probability reaches
 ``CLOSED_AT`` (a wink counts as closed), ``open`` when both eyes are below ``OPEN_BELOW``,
 otherwise ``unsure``; and ``unsure`` with a ``why`` when the face cannot be judged (eyes
 smaller than ``MIN_EYE_PX`` pixels, no landmarks, strong profile, both eyes dark and flat
-as behind sunglasses).  The photo is
-``closed`` when any judged main face is closed, ``unsure`` when a main face cannot be
-judged, ``open`` when every main face is open and ``no_faces`` when none was found.  Main
-faces are the confidently detected ones at least ``MAIN_FACE_FRACTION`` of the largest
-face's width, so a tiny stranger in the background does not decide the photo.
+as behind sunglasses).  The photo is ``closed`` when any judged main face is closed,
+``unsure`` when a main face cannot be judged, ``open`` when every main face is open and
+``no_faces`` when none was found.  Main faces are the confidently detected ones at least
+``MAIN_FACE_FRACTION`` of the largest face's width, so a small stranger in the background
+does not decide the photo.
+
+The object::
+
+    {"state": "open|closed|unsure|no_faces",
+     "summary": "eyes closed: face 2 of 5, left of frame",
+     "faces": [                       # left to right; "face 2" = faces[1]
+        {"box": [x, y, w, h],         # full-resolution pixels
+         "state": "open|closed|unsure",
+         "closed_probability": float | None,   # the more-closed eye; None when not judged
+         "why": str,                  # only when unsure
+         "score": float, "index": int, "position": "left of frame|centre of frame|right of frame",
+         "main": bool,                # counts for the photo's state
+         "eyes": [{"closed_probability", "cnn", "ear", "px"}, ...]}]}   # image-left eye first
 """
 
 from __future__ import annotations
@@ -48,11 +61,11 @@ MIN_DET_SCORE = 0.6      # detection score of a "confident" face
 MAIN_FACE_FRACTION = 0.5
 PROFILE_RATIO = 0.5      # narrower eye / wider eye below this: strong profile
 CROP_SCALE = 1.5         # eye crop side = CROP_SCALE x eye-corner distance (CEW framing)
+COVERED_STD = 6.0        # eye centre flatter than this (gray levels) and ...
+COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes covered
 # Second signal: the eye aspect ratio from the iris/eye-contour landmarks, mapped to a
 # probability 1 / (1 + exp((ear - EAR_MID) / EAR_SCALE)) and averaged with the CNN's.
 # EAR_MID: the usual blink threshold; see models/eyes.md for the calibration fit and why.
-COVERED_STD = 6.0        # eye centre flatter than this (gray levels) and ...
-COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes covered
 USE_EAR = True
 EAR_MID = 0.2
 EAR_SCALE = 0.03
@@ -133,7 +146,8 @@ def eye_crop(decoded, eye: dict, out_side: int = 2 * PATCH) -> tuple[np.ndarray 
     half = side * 0.75  # room for rotation
     bx, by = int(math.floor(cx - half)), int(math.floor(cy - half))
     bw = bh = int(math.ceil(2 * half)) + 1
-    # the region is clipped to the frame; pad back so the geometry stays exact
+    # the region is clipped to the frame (a face at the border); the geometry below is
+    # relative to the clipped region and the missing part is filled by edge replication
     fx0, fy0 = max(bx, 0), max(by, 0)
     fx1, fy1 = min(bx + bw, decoded.width), min(by + bh, decoded.height)
     if fx1 - fx0 < 2 or fy1 - fy0 < 2:
@@ -148,7 +162,6 @@ def eye_crop(decoded, eye: dict, out_side: int = 2 * PATCH) -> tuple[np.ndarray 
     m = cv2.getRotationMatrix2D((rcx, rcy), angle, s)
     m[0, 2] += out_side / 2.0 - rcx
     m[1, 2] += out_side / 2.0 - rcy
-    flags = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
     if s < 0.5:  # pre-shrink to avoid aliasing in warpAffine
         f = max(s * 2, 1.0 / 16)
         region = cv2.resize(region, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
