@@ -144,16 +144,22 @@ def _run_detector(image, x, y, side, buf=None):
     return _run_model(DETECTOR, DET_SIDE, _anchors(), _tensor(buf))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(IoU, intersection / smaller area) of box ``a`` against boxes ``b`` (x0, y0, x1, y1)."""
     x0 = np.maximum(a[0], b[:, 0]); y0 = np.maximum(a[1], b[:, 1])
     x1 = np.minimum(a[2], b[:, 2]); y1 = np.minimum(a[3], b[:, 3])
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+    area_a = (a[2] - a[0]) * (a[3] - a[1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iou = inter / np.maximum(area_a + area_b - inter, 1e-9)
+    return iou, inter / np.maximum(np.minimum(area_a, area_b), 1e-9)
 
 
-def weighted_nms(boxes, kps, scores, iou=NMS_IOU):
-    """MediaPipe's weighted NMS: overlapping detections are averaged, weighted by score."""
+def weighted_nms(boxes, kps, scores, iou=NMS_IOU, contained=0.6):
+    """MediaPipe's weighted NMS: detections overlapping the best one (IoU >= ``iou``) are
+    averaged with it, weighted by score. A weaker box mostly inside or around a kept one
+    (intersection >= ``contained`` of the smaller box: the same face found at another
+    scale, e.g. by the short-range model) is dropped without being averaged in."""
     order = np.argsort(-scores)
     boxes, kps, scores = boxes[order], kps[order], scores[order]
     out = []
@@ -161,11 +167,11 @@ def weighted_nms(boxes, kps, scores, iou=NMS_IOU):
     for i in range(len(scores)):
         if not alive[i]:
             continue
-        ov = _iou(boxes[i], boxes) >= iou
-        ov &= alive
-        w = scores[ov][:, None]
-        out.append(((boxes[ov] * w).sum(0) / w.sum(), (kps[ov] * w[:, :, None]).sum(0) / w.sum(), float(scores[i])))
-        alive &= ~ov
+        o_iou, o_in = _overlaps(boxes[i], boxes)
+        merge = (o_iou >= iou) & alive
+        w = scores[merge][:, None]
+        out.append(((boxes[merge] * w).sum(0) / w.sum(), (kps[merge] * w[:, :, None]).sum(0) / w.sum(), float(scores[i])))
+        alive &= ~(merge | (o_in >= contained))
     return out
 
 
