@@ -9,7 +9,7 @@ Data (read in place, never copied): ``$AUTOCULL_DATA`` or ``../shared/data`` rel
 
 Each data set becomes a simulated shoot: groups and distractors in random order; frames of a group
 0.1-1 s apart (portrait series 0.5-2.5 s); edited copies carry the original's time. Four scenarios
-per shoot: ``timed`` (3-30 s log-uniform between groups: some pauses fall inside the 5 s burst
+per shoot: ``timed`` (1-30 s log-uniform between groups: a third of the pauses fall inside the 5 s burst
 window, most do not), ``timed_adversarial`` (0.2-2.5 s between groups, like the gaps inside a group: every boundary is inside the
 window, content alone must separate neighbouring groups), ``notime_ordered`` (no capture times,
 file names in shooting order) and ``notime_shuffled`` (no capture times, names in random order:
@@ -150,9 +150,9 @@ def make_shoot(items, enc, scenario: str, seed: int):
         for it in copies:
             times[it["file"]] = times.get(it["dup_of"], t)
         seq.extend((times[it["file"]], it) for it in originals + copies)
-        # pause before the next scene/subject: log-uniform 3-30 s (realistic), 0.2-2.5 s (adversarial:
+        # pause before the next scene/subject: log-uniform 1-30 s (realistic), 0.2-2.5 s (adversarial:
         # always inside the burst window, so content alone must separate neighbouring groups)
-        t += rng.uniform(0.2, 2.5) if scenario == "timed_adversarial" else math.exp(rng.uniform(math.log(3), math.log(30)))
+        t += rng.uniform(0.2, 2.5) if scenario == "timed_adversarial" else math.exp(rng.uniform(math.log(1), math.log(30)))
     seq.sort(key=lambda x: x[0])
     if scenario == "notime_shuffled":
         rng.shuffle(seq)
@@ -226,13 +226,19 @@ GRID = {
     "burst_hist": [0.45, 0.60],
     "slow_ncc": [0.75, 0.85],
     "shift_ncc": [0.70, 0.80],
-    "grey_hist": [0.85, 0.90, 0.95],
+}
+GREY_GRID = {
+    "grey_ncc": [0.60, 0.70, 0.80],
+    "grey_slow_ncc": [0.75, 0.85],
+    "grey_shift_ncc": [0.85, 0.90, 0.95],
+    "grey_hist": [0.80, 0.90],
 }
 NOTIME_GRID = {
     "notime_ncc": [0.85, 0.90, 0.95],
     "notime_ncc_lo": [0.55, 0.70],
     "notime_hist": [0.70, 0.80],
     "notime_hamming": [12, 18],
+    "grey_notime_ncc": [0.80, 0.85, 0.90],
 }
 
 
@@ -256,6 +262,14 @@ def tune(shoots, groups_in, base):
     best_s = None
     for vals in itertools.product(*GRID.values()):
         s = dict(base, **dict(zip(keys, vals)))
+        sc = score(s, "timed")
+        if best_s is None or sc > best_s:
+            best_s, best = sc, s
+    keys = list(GREY_GRID)
+    best_s = None
+    chosen = best
+    for vals in itertools.product(*GREY_GRID.values()):
+        s = dict(chosen, **dict(zip(keys, vals)))
         sc = score(s, "timed")
         if best_s is None or sc > best_s:
             best_s, best = sc, s
@@ -377,7 +391,7 @@ def main(argv=None):
         chosen = []
         for fold in (0, 1):
             tuned = tune(shoots, halves[fold], {})
-            chosen.append({k: tuned[k] for k in list(GRID) + list(NOTIME_GRID)})
+            chosen.append({k: tuned[k] for k in list(GRID) + list(GREY_GRID) + list(NOTIME_GRID)})
             for scen in SCENARIOS:
                 c = evaluate(shoots, tuned, halves[1 - fold], (scen,))
                 tot[scen] = [x + y for x, y in zip(tot[scen], c)]

@@ -104,7 +104,7 @@ DEFAULTS: dict = {
     "strictness": "normal",
     # candidate generation
     "burst_window_s": 5.0,        # frames further apart in time than this are not compared
-    "burst_fast_s": 2.5,          # frames at most this far apart (burst cadence) use the looser rules
+    "burst_fast_s": 1.0,          # frames at most this far apart (burst cadence) use the looser rules
     "max_neighbours": 8,          # each frame is compared with at most this many successors
     "index_window": 3,            # successors compared in each sorted-hash order
     "index_hamming": 24,          # index pairs further apart than this (pHash) are not scored
@@ -115,7 +115,11 @@ DEFAULTS: dict = {
     "burst_hamming": 22,          # ... or pHash distance at most this with a colour match (fast gap)
     "slow_ncc": 0.75,             # gap > burst_fast_s: NCC (direct or after a small shift) needed
     "shift_ncc": 0.70,            # NCC after aligning a small camera shift (fast gap)
-    "grey_hist": 0.85,            # grey photos: level-histogram match that stands in for a colour match
+    "grey_hist": 0.80,            # grey photos: level-histogram match that allows the shift check
+    "grey_ncc": 0.60,             # grey pairs, fast gap: edge-structure NCC (16x16) needed
+    "grey_slow_ncc": 0.75,        # grey pairs, gap <= burst_window_s
+    "grey_shift_ncc": 0.85,       # grey pairs: NCC after aligning a small shift
+    "grey_notime_ncc": 0.85,      # grey pairs without capture time
     # content only (no capture time on one side)
     "notime_ncc": 0.95,
     "notime_ncc_lo": 0.55,
@@ -142,15 +146,21 @@ DEFAULTS: dict = {
 STRICTNESS: dict = {
     # "loose" joins more (longer window, lower similarity); "strict" joins only clear matches.
     # "normal" is DEFAULTS, tuned on half of the evaluation groups (docs/groups.md).
-    "loose": {"burst_window_s": 15.0, "burst_fast_s": 4.0, "burst_ncc": 0.50, "burst_ncc_lo": 0.20,
-              "burst_hist": 0.40, "burst_hamming": 26, "slow_ncc": 0.70, "shift_ncc": 0.65, "grey_hist": 0.80,
-              "notime_ncc": 0.90, "notime_ncc_lo": 0.50, "notime_hist": 0.65, "notime_hamming": 16,
-              "dup_hamming": 10, "dup_ncc": 0.95},
+    "loose": {
+        "burst_window_s": 15.0, "burst_fast_s": 4.0, "burst_ncc": 0.50, "burst_ncc_lo": 0.20,
+        "burst_hist": 0.40, "burst_hamming": 26, "slow_ncc": 0.70, "shift_ncc": 0.65,
+        "grey_hist": 0.75, "grey_ncc": 0.50, "grey_slow_ncc": 0.70, "grey_shift_ncc": 0.80,
+        "grey_notime_ncc": 0.80, "notime_ncc": 0.90, "notime_ncc_lo": 0.50, "notime_hist": 0.65,
+        "notime_hamming": 16, "dup_hamming": 10, "dup_ncc": 0.95,
+    },
     "normal": {},
-    "strict": {"burst_window_s": 2.0, "burst_fast_s": 1.0, "burst_ncc": 0.80, "burst_ncc_lo": 0.50,
-               "burst_hist": 0.70, "burst_hamming": 16, "slow_ncc": 0.90, "shift_ncc": 0.85, "grey_hist": 0.95,
-               "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85, "notime_hamming": 8,
-               "dup_hamming": 5, "dup_ncc": 0.985},
+    "strict": {
+        "burst_window_s": 2.0, "burst_fast_s": 0.7, "burst_ncc": 0.80, "burst_ncc_lo": 0.50,
+        "burst_hist": 0.70, "burst_hamming": 16, "slow_ncc": 0.90, "shift_ncc": 0.85,
+        "grey_hist": 0.95, "grey_ncc": 0.80, "grey_slow_ncc": 0.90, "grey_shift_ncc": 0.95,
+        "grey_notime_ncc": 0.92, "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85,
+        "notime_hamming": 8, "dup_hamming": 5, "dup_ncc": 0.985,
+    },
 }
 
 
@@ -377,9 +387,9 @@ class _Table:
         self.hist = hist
         thumbs = _decode_thumbs([e.get("thumb") for e in encs])
         self.thumb32 = thumbs.reshape(n, THUMB, THUMB)
-        f = THUMB // SMALL
-        s = thumbs.reshape(n, SMALL, f, SMALL, f).sum((2, 4), dtype=np.uint16).reshape(n, SMALL * SMALL)
-        s = s.astype(np.float32)
+        t = self.thumb32.astype(np.uint16)
+        s = (t[:, 0::2, 0::2] + t[:, 1::2, 0::2] + t[:, 0::2, 1::2] + t[:, 1::2, 1::2])  # 2x2 pooling
+        s = s.reshape(n, SMALL * SMALL).astype(np.float32)
         self.small = _normalise_rows(s)
         self.mean = np.array([_f(e.get("mean")) for e in encs], dtype=np.float64)
         self.colour = np.array([bool(e.get("colour", True)) for e in encs])
@@ -503,6 +513,25 @@ def _pair_features(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 65536):
         hist[s:s + chunk] = np.minimum(T.hist[aa], T.hist[bb]).sum(1)
         ncc[s:s + chunk] = np.einsum("ij,ij->i", T.small[aa], T.small[bb])
     return hist, ncc
+
+
+def _edge_rows(thumbs: np.ndarray) -> np.ndarray:
+    """Edge structure of 32x32 thumbnails: log-level gradient magnitude, pooled to 16x16, as
+    zero-mean unit rows (invariant to exposure; less fooled by same-layout grey faces)."""
+    lg = np.log1p(thumbs.astype(np.float32))
+    gx = np.zeros_like(lg)
+    gy = np.zeros_like(lg)
+    gx[:, :, 1:-1] = lg[:, :, 2:] - lg[:, :, :-2]
+    gy[:, 1:-1, :] = lg[:, 2:, :] - lg[:, :-2, :]
+    f = THUMB // SMALL
+    e = np.hypot(gx, gy).reshape(len(thumbs), SMALL, f, SMALL, f).sum((2, 4))
+    return _normalise_rows(e.reshape(len(thumbs), -1))
+
+
+def _edge_ncc(T: _Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    recs, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    rows = _edge_rows(T.thumb32[recs])
+    return np.einsum("ij,ij->i", rows[inv[:len(a)]], rows[inv[len(a):]])
 
 
 def _ncc32(T: _Table, a: np.ndarray, b: np.ndarray, flip: bool = False) -> np.ndarray:
@@ -876,25 +905,32 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     p = np.flatnonzero((ham_flip <= th["dup_hamming"]) & ~dup)
     if len(p):
         dup[p[_ncc32(T, a[p], b[p], True) >= th["dup_ncc"]]] = True
-    # bursts: timed pairs in the window, by the burst rules
-    # a colour match means little between grey photos (all faces on grey look alike): only
-    # photos that both have colour can match on the histogram
+    # bursts: timed pairs in the window, by the burst rules. A colour match means little between
+    # grey photos (all faces on a grey backdrop look alike), and their plain NCC is fooled the same
+    # way: grey pairs are judged on the structure of their edges instead.
     both_colour = T.colour[a] & T.colour[b]
-    # (grey pairs: a near-identical level histogram stands in for the colour match)
-    grey_match = ~both_colour & (hist >= th["grey_hist"])
-    colour = (both_colour & (hist >= th["burst_hist"])) | grey_match
-    burst = (fast_t & ((ncc >= th["burst_ncc"]) |
-                       (colour & (ncc >= th["burst_ncc_lo"])) |
-                       (colour & (ham <= th["burst_hamming"])))) | (close_t & (ncc >= th["slow_ncc"]))
+    grey = ~both_colour
+    colour = both_colour & (hist >= th["burst_hist"])
+    grey_match = grey & (hist >= th["grey_hist"])
+    edge = np.zeros(len(a), np.float32)
+    if grey.any():
+        g = np.flatnonzero(grey)
+        edge[g] = _edge_ncc(T, a[g], b[g])
+    burst = both_colour & ((fast_t & ((ncc >= th["burst_ncc"]) |
+                                      (colour & (ncc >= th["burst_ncc_lo"])) |
+                                      (colour & (ham <= th["burst_hamming"])))) |
+                           (close_t & (ncc >= th["slow_ncc"])))
+    burst |= grey & ((fast_t & (edge >= th["grey_ncc"])) | (close_t & (edge >= th["grey_slow_ncc"])))
     # content only: a side without a capture time, stricter rules
     notime = ~both_t
     ncol = both_colour & (hist >= th["notime_hist"])
-    burst_nt = notime & ((ncc >= th["notime_ncc"]) |
+    burst_nt = notime & ((both_colour & (ncc >= th["notime_ncc"])) |
                          (ncol & (ncc >= th["notime_ncc_lo"])) |
-                         (ncol & (ham <= th["notime_hamming"])))
+                         (ncol & (ham <= th["notime_hamming"])) |
+                         (grey & (edge >= th["grey_notime_ncc"])))
     # candidates for the structural check: colour matches but structure doesn't (shifted view?)
     # and the matches themselves when the frames might be a panorama step (ncc not near 1)
-    cand_shift = (close_t & colour & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
+    cand_shift = (close_t & (colour | grey_match) & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
     joined = dup | burst | burst_nt
     pano_check = joined & ~dup & (ncc < th["pano_check_ncc"])
     same_exp = np.ones(len(a), bool)
@@ -916,6 +952,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         dx, dy, v = _shift_batch(T, a[check], b[check])
         small = np.maximum(np.abs(dx), np.abs(dy)) / THUMB < th["pano_min_shift"]
         need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
+        need = np.where(grey[check], np.maximum(need, th["grey_shift_ncc"]), need)
         joined[check[small & (v >= need)]] = True
     # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
     same_moment = ~both_t | (dt <= th["dup_time_s"])
