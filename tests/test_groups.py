@@ -309,3 +309,43 @@ def test_unrelated_photos_moments_apart_stay_apart():
     res = groups.group(recs)
     assert all(m is None for m in res[:-2])
     assert res[-1] and res[-2] and res[-1]["id"] == res[-2]["id"] and res[-1]["kind"] == "burst"
+
+
+def test_minimal_records_and_time_zones():
+    img = bgr(skdata.chelsea())
+    enc = groups.encode(decode.from_array(img))
+    enc2 = groups.encode(decode.from_array(jitter(img, dx=0.01, gain=1.1)))
+    recs = [
+        {"path": "/a/1.jpg", "_encoding": enc, "capture_time": "2026-05-01T14:03:22.100+02:00"},
+        {"path": "/a/2.jpg", "_encoding": enc2, "capture_time": "2026-05-01T12:03:22.600Z", "exif": None,
+         "sharpness": None, "eyes": None, "exposure": None},
+        {"path": "/a/3.jpg", "_encoding": enc2, "capture_time": "not a date"},
+    ]
+    res = groups.group(recs)
+    assert res[0] and res[1] and res[0]["id"] == res[1]["id"]
+    assert res[2] and res[2]["id"] == res[0]["id"]          # no usable time: content decides
+    assert groups.group([]) == []
+
+
+def test_real_portrait_series_groups_by_person_and_skips_closed_eyes():
+    d = shared("yale_faces")
+    conditions = ("normal", "happy", "sleepy", "surprised", "glasses", "noglasses", "sad", "wink")
+    recs, t = [], 0.0
+    for subject in ("02", "05"):
+        for c in conditions:
+            f = d / c / f"subject{subject}.{c}.gif"
+            closed = {"sleepy": 0.95, "wink": 0.7}.get(c, 0.05)
+            recs.append(record(f, decode.load(f).image, t, prob=0.02 if c == "sleepy" else 0.10, closed=closed,
+                               eyes="closed" if closed > 0.5 else "open") | {"path": str(f)})
+            t += 0.8
+        t += 12.0
+    res = groups.group(recs)
+    first, second = res[:8], res[8:]
+    assert all(m for m in res)
+    assert len({m["id"] for m in first}) == 1 and len({m["id"] for m in second}) == 1
+    assert first[0]["id"] != second[0]["id"]
+    for part in (first, second):
+        best = [c for c, m in zip(conditions, part) if m["best"]]
+        assert best and best[0] not in ("sleepy", "wink")
+        sleepy = part[conditions.index("sleepy")]
+        assert "has eyes open (closed here)" in sleepy["reason"]

@@ -9,11 +9,11 @@ Data (read in place, never copied): ``$AUTOCULL_DATA`` or ``../shared/data`` rel
 
 Each data set becomes a simulated shoot: groups and distractors in random order; frames of a group
 0.1-1 s apart (portrait series 0.5-2.5 s); edited copies carry the original's time. Four scenarios
-per shoot: ``timed`` (1-30 s log-uniform between groups: a third of the pauses fall inside the 5 s burst
-window, most do not), ``timed_adversarial`` (0.2-2.5 s between groups, like the gaps inside a group: every boundary is inside the
-window, content alone must separate neighbouring groups), ``notime_ordered`` (no capture times,
-file names in shooting order) and ``notime_shuffled`` (no capture times, names in random order:
-only the hash index can bring partners together).
+per shoot: ``timed`` (1-30 s log-uniform between groups: about half of the pauses fall inside
+the 5 s burst window, none is shorter than 1 s), ``timed_adversarial`` (0.2-2.5 s between groups,
+like the gaps inside a group: content alone must separate neighbouring groups),
+``notime_ordered`` (no capture times, file names in shooting order) and ``notime_shuffled`` (no
+capture times, names in random order: only the hash index can bring partners together).
 
 Tuning: the groups are split in two halves (by group, fixed seed). A small grid over the content
 thresholds is searched on one half (maximising min(precision, recall), pooled over data sets and
