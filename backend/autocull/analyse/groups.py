@@ -43,12 +43,18 @@ Rules for a pair (thresholds in :data:`DEFAULTS`):
 
 - *duplicate* (any two photos): pHash distance <= ``dup_hamming`` (or to the mirrored hash) and
   32x32 NCC >= ``dup_ncc`` (mirrored likewise).
-- *burst*, both timed, gap <= ``burst_fast_s``: NCC >= ``burst_ncc``; or a colour match
-  (histogram intersection >= ``burst_hist``; between grey photos >= ``grey_hist``) with
-  NCC >= ``burst_ncc_lo`` or pHash distance <= ``burst_hamming``; or, with a colour match, NCC >=
-  ``shift_ncc`` after aligning a shift smaller than ``pano_min_shift``.
-- *burst*, gap <= ``burst_window_s``: NCC >= ``slow_ncc`` (directly or after a small shift).
-- *content only* (a side has no capture time): the ``notime_*`` thresholds, stricter.
+- *burst*, colour photos, both timed, gap <= ``burst_fast_s``: NCC >= ``burst_ncc``; or a colour
+  match (histogram intersection >= ``burst_hist``) with NCC >= ``burst_ncc_lo`` or pHash distance
+  <= ``burst_hamming``; or, with a colour match, NCC >= ``shift_ncc`` after aligning a shift
+  smaller than ``pano_min_shift``.
+- *burst*, colour photos, gap <= ``burst_window_s``: NCC >= ``slow_ncc`` (directly or after a
+  small shift).
+- *burst*, grey photos (either side grey): the NCC of their edge structure (log-level gradient
+  magnitude, 16x16) >= ``grey_ncc`` (fast gap) / ``grey_slow_ncc`` (within the window), or NCC
+  >= ``grey_shift_ncc`` after a small shift with a level-histogram match >= ``grey_hist``. Plain
+  NCC and histograms cannot tell grey faces on one backdrop apart.
+- *content only* (a side has no capture time): the ``notime_*`` / ``grey_notime_ncc``
+  thresholds, stricter.
 
 Kinds, and what policy must do with them:
 
@@ -56,7 +62,7 @@ Kinds, and what policy must do with them:
   EV) or exposure (time x ISO / f-number^2, >= ``bracket_min_ev`` EV, same scene) steps within
   ``bracket_window_s`` (plus the exposure time). Hashes are not consulted: the brightness
   difference defeats them, so EXIF decides. Without EXIF exposure data a content fallback
-  (same structure, mean level stepping by >= ``bracket_min_ev`` EV) applies. **Every member of a
+  (same structure, mean grey level stepping by >= 2 ** ``bracket_content_step``) applies. **Every member of a
   bracket has ``"best": True``** (``best_path`` names the frame nearest 0 EV, the reference
   exposure), so a policy that makes non-best members alternates never touches a bracket; policy
   should additionally treat ``kind == "bracket"`` as "keep every frame". Bracket members are not
@@ -830,7 +836,8 @@ def _why_best(kind: str, size: int, q: dict) -> str:
     if q["exposure"] == "ok":
         bits.append("exposure ok")
     detail = f" ({', '.join(bits)})" if bits else ""
-    return f"best of a {kind} of {size}{detail}"
+    what = f"{size} copies" if kind == "duplicate" else f"a {kind} of {size}"
+    return f"best of {what}{detail}"
 
 
 # ---------------------------------------------------------------------------------------------
