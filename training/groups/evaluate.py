@@ -230,7 +230,7 @@ GRID = {
 GREY_GRID = {
     "grey_ncc": [0.60, 0.70, 0.80],
     "grey_slow_ncc": [0.75, 0.85],
-    "grey_shift_ncc": [0.85, 0.90, 0.95],
+    "grey_shift_ncc": [0.70, 0.80, 0.90],
     "grey_hist": [0.80, 0.90],
 }
 NOTIME_GRID = {

@@ -124,10 +124,10 @@ DEFAULTS: dict = {
     "grey_hist": 0.80,            # grey photos: level-histogram match that allows the shift check
     "grey_ncc": 0.60,             # grey pairs, fast gap: edge-structure NCC (16x16) needed
     "grey_slow_ncc": 0.75,        # grey pairs, gap <= burst_window_s
-    "grey_shift_ncc": 0.85,       # grey pairs: NCC after aligning a small shift
+    "grey_shift_ncc": 0.70,       # grey pairs: edge-structure NCC after aligning a small shift
     "grey_notime_ncc": 0.85,      # grey pairs without capture time
     # content only (no capture time on one side)
-    "notime_ncc": 0.95,
+    "notime_ncc": 0.85,
     "notime_ncc_lo": 0.55,
     "notime_hist": 0.70,
     "notime_hamming": 12,
@@ -155,8 +155,8 @@ STRICTNESS: dict = {
     "loose": {
         "burst_window_s": 15.0, "burst_fast_s": 4.0, "burst_ncc": 0.50, "burst_ncc_lo": 0.20,
         "burst_hist": 0.40, "burst_hamming": 26, "slow_ncc": 0.70, "shift_ncc": 0.65,
-        "grey_hist": 0.75, "grey_ncc": 0.50, "grey_slow_ncc": 0.70, "grey_shift_ncc": 0.80,
-        "grey_notime_ncc": 0.80, "notime_ncc": 0.90, "notime_ncc_lo": 0.50, "notime_hist": 0.65,
+        "grey_hist": 0.75, "grey_ncc": 0.50, "grey_slow_ncc": 0.70, "grey_shift_ncc": 0.60,
+        "grey_notime_ncc": 0.80, "notime_ncc": 0.80, "notime_ncc_lo": 0.50, "notime_hist": 0.65,
         "notime_hamming": 16, "dup_hamming": 10, "dup_ncc": 0.95,
     },
     "normal": {},
@@ -521,16 +521,21 @@ def _pair_features(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 65536):
     return hist, ncc
 
 
-def _edge_rows(thumbs: np.ndarray) -> np.ndarray:
-    """Edge structure of 32x32 thumbnails: log-level gradient magnitude, pooled to 16x16, as
-    zero-mean unit rows (invariant to exposure; less fooled by same-layout grey faces)."""
+def _edge_maps(thumbs: np.ndarray) -> np.ndarray:
+    """Log-level gradient magnitude of 32x32 thumbnails (m, 32, 32): the edge structure, invariant
+    to exposure and less fooled than plain levels by same-layout grey faces."""
     lg = np.log1p(thumbs.astype(np.float32))
     gx = np.zeros_like(lg)
     gy = np.zeros_like(lg)
     gx[:, :, 1:-1] = lg[:, :, 2:] - lg[:, :, :-2]
     gy[:, 1:-1, :] = lg[:, 2:, :] - lg[:, :-2, :]
+    return np.hypot(gx, gy)
+
+
+def _edge_rows(thumbs: np.ndarray) -> np.ndarray:
+    """Edge maps pooled to 16x16, as zero-mean unit rows."""
     f = THUMB // SMALL
-    e = np.hypot(gx, gy).reshape(len(thumbs), SMALL, f, SMALL, f).sum((2, 4))
+    e = _edge_maps(thumbs).reshape(len(thumbs), SMALL, f, SMALL, f).sum((2, 4))
     return _normalise_rows(e.reshape(len(thumbs), -1))
 
 
@@ -959,8 +964,20 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         dx, dy, v = _shift_batch(T, a[check], b[check])
         small = np.maximum(np.abs(dx), np.abs(dy)) / THUMB < th["pano_min_shift"]
         need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
-        need = np.where(grey[check], np.maximum(need, th["grey_shift_ncc"]), need)
-        joined[check[small & (v >= need)]] = True
+        ok = small & (v >= need)
+        # grey pairs: the aligned edge structure decides (aligned plain NCC confuses grey faces)
+        g = np.flatnonzero(grey[check] & small)
+        ok[grey[check]] = False
+        if len(g):
+            ca, cb = a[check[g]], b[check[g]]
+            recs, inv = np.unique(np.concatenate([ca, cb]), return_inverse=True)
+            maps = _edge_maps(T.thumb32[recs])
+            ve = _masked_ncc(maps[inv[:len(g)]], maps[inv[len(g):]], dx[g], dy[g])
+            gs = th["grey_shift_ncc"]
+            need_g = np.where(fast_t[check[g]], gs, np.where(close_t[check[g]], max(gs, th["grey_slow_ncc"]),
+                                                             max(gs, th["grey_notime_ncc"])))
+            ok[g] = ve >= need_g
+        joined[check[ok]] = True
     # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
     same_moment = ~both_t | (dt <= th["dup_time_s"])
     jb = in_bracket[a] | in_bracket[b]
