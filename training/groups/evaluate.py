@@ -227,6 +227,10 @@ GRID = {
     "slow_ncc": [0.75, 0.85],
     "shift_ncc": [0.70, 0.80],
 }
+SERIES_GRID = {
+    "series_ncc": [0.60, 0.70, 0.80],
+    "series_hist": [0.70, 0.80, 0.90],
+}
 GREY_GRID = {
     "grey_ncc": [0.60, 0.70, 0.80],
     "grey_slow_ncc": [0.75, 0.85],
@@ -262,6 +266,14 @@ def tune(shoots, groups_in, base):
     best_s = None
     for vals in itertools.product(*GRID.values()):
         s = dict(base, **dict(zip(keys, vals)))
+        sc = score(s, "timed")
+        if best_s is None or sc > best_s:
+            best_s, best = sc, s
+    keys = list(SERIES_GRID)
+    best_s = None
+    chosen = best
+    for vals in itertools.product(*SERIES_GRID.values()):
+        s = dict(chosen, **dict(zip(keys, vals)))
         sc = score(s, "timed")
         if best_s is None or sc > best_s:
             best_s, best = sc, s
@@ -391,7 +403,7 @@ def main(argv=None):
         chosen = []
         for fold in (0, 1):
             tuned = tune(shoots, halves[fold], {})
-            chosen.append({k: tuned[k] for k in list(GRID) + list(GREY_GRID) + list(NOTIME_GRID)})
+            chosen.append({k: tuned[k] for k in list(GRID) + list(SERIES_GRID) + list(GREY_GRID) + list(NOTIME_GRID)})
             for scen in SCENARIOS:
                 c = evaluate(shoots, tuned, halves[1 - fold], (scen,))
                 tot[scen] = [x + y for x, y in zip(tot[scen], c)]

@@ -22,7 +22,7 @@ Two entry points (see docs/groups.md for the method and the measured numbers):
 How candidate pairs are found (never all pairs; the cost is O(n log n)):
 
 1. **Capture time.** Timed photos are sorted by time; each is compared with at most
-   ``max_neighbours`` following frames that lie within ``burst_window_s``.
+   ``max_neighbours`` following frames that lie within ``series_window_s``.
 2. **Name order.** Photos without a capture time (scans, exports, stripped EXIF) are compared,
    by content only and with stricter thresholds, with their ``max_neighbours`` successors in
    path order (a folder lists a shoot in shooting order).
@@ -49,6 +49,8 @@ Rules for a pair (thresholds in :data:`DEFAULTS`):
   smaller than ``pano_min_shift``.
 - *burst*, colour photos, gap <= ``burst_window_s``: NCC >= ``slow_ncc`` (directly or after a
   small shift).
+- *series*, colour photos, gap <= ``series_window_s``: NCC >= ``series_ncc`` and a colour match
+  >= ``series_hist`` (the same framing re-shot a little later).
 - *burst*, grey photos (either side grey): the NCC of their edge structure (log-level gradient
   magnitude, 16x16) >= ``grey_ncc`` (fast gap) / ``grey_slow_ncc`` (within the window), or NCC
   >= ``grey_shift_ncc`` after a small shift with a level-histogram match >= ``grey_hist``. Plain
@@ -121,6 +123,9 @@ DEFAULTS: dict = {
     "burst_hamming": 22,          # ... or pHash distance at most this with a colour match (fast gap)
     "slow_ncc": 0.75,             # gap > burst_fast_s: NCC (direct or after a small shift) needed
     "shift_ncc": 0.70,            # NCC after aligning a small camera shift (fast gap)
+    "series_window_s": 30.0,      # colour photos re-shot later (same pose, same framing):
+    "series_ncc": 0.70,           # ... NCC at least this
+    "series_hist": 0.80,          # ... and a colour match at least this
     "grey_hist": 0.80,            # grey photos: level-histogram match that allows the shift check
     "grey_ncc": 0.60,             # grey pairs, fast gap: edge-structure NCC (16x16) needed
     "grey_slow_ncc": 0.75,        # grey pairs, gap <= burst_window_s
@@ -158,6 +163,7 @@ STRICTNESS: dict = {
         "grey_hist": 0.75, "grey_ncc": 0.50, "grey_slow_ncc": 0.70, "grey_shift_ncc": 0.60,
         "grey_notime_ncc": 0.80, "notime_ncc": 0.80, "notime_ncc_lo": 0.50, "notime_hist": 0.65,
         "notime_hamming": 16, "dup_hamming": 10, "dup_ncc": 0.95,
+        "series_window_s": 60.0, "series_ncc": 0.60, "series_hist": 0.70,
     },
     "normal": {},
     "strict": {
@@ -166,6 +172,7 @@ STRICTNESS: dict = {
         "grey_hist": 0.95, "grey_ncc": 0.80, "grey_slow_ncc": 0.90, "grey_shift_ncc": 0.95,
         "grey_notime_ncc": 0.92, "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85,
         "notime_hamming": 8, "dup_hamming": 5, "dup_ncc": 0.985,
+        "series_window_s": 10.0, "series_ncc": 0.85, "series_hist": 0.90,
     },
 }
 
@@ -879,7 +886,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     has_t = ~np.isnan(T.time)
     timed = np.flatnonzero(has_t)
     ta, tb = _window_pairs(timed[np.argsort(T.time[timed], kind="stable")], T.time,
-                           th["max_neighbours"], th["burst_window_s"])
+                           th["max_neighbours"], max(th["burst_window_s"], th["series_window_s"]))
     untimed = np.flatnonzero(~has_t)
     untimed = untimed[np.argsort(np.array([T.paths[k] for k in untimed], dtype=object), kind="stable")] if len(untimed) else untimed
     na, nb_ = _window_pairs(untimed, None, th["max_neighbours"], 0.0)
@@ -898,12 +905,14 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     dt = np.abs(T.time[a] - T.time[b])
     both_t = has_t[a] & has_t[b]
     close_t = both_t & (dt <= th["burst_window_s"])
-    keep = close_t | (np.minimum(ham, ham_flip) <= th["dup_hamming"]) | \
+    series_t = both_t & (dt <= th["series_window_s"])
+    keep = series_t | (np.minimum(ham, ham_flip) <= th["dup_hamming"]) | \
         (~both_t & (ham <= th["index_hamming"]))
     if len(na):
         keep[np.isin(a * n + b, np.minimum(na, nb_) * n + np.maximum(na, nb_))] = True
     sel = np.flatnonzero(keep)
-    a, b, ham, ham_flip, dt, both_t, close_t = a[sel], b[sel], ham[sel], ham_flip[sel], dt[sel], both_t[sel], close_t[sel]
+    a, b, ham, ham_flip, dt = a[sel], b[sel], ham[sel], ham_flip[sel], dt[sel]
+    both_t, close_t, series_t = both_t[sel], close_t[sel], series_t[sel]
     st["scored_pairs"] = int(len(a))
     hist, ncc = _pair_features(T, a, b)
     fast_t = both_t & (dt <= th["burst_fast_s"])
@@ -931,7 +940,8 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     burst = both_colour & ((fast_t & ((ncc >= th["burst_ncc"]) |
                                       (colour & (ncc >= th["burst_ncc_lo"])) |
                                       (colour & (ham <= th["burst_hamming"])))) |
-                           (close_t & (ncc >= th["slow_ncc"])))
+                           (close_t & (ncc >= th["slow_ncc"])) |
+                           (series_t & (ncc >= th["series_ncc"]) & (hist >= th["series_hist"])))
     burst |= grey & ((fast_t & (edge >= th["grey_ncc"])) | (close_t & (edge >= th["grey_slow_ncc"])))
     # content only: a side without a capture time, stricter rules
     notime = ~both_t
