@@ -349,3 +349,14 @@ def test_real_portrait_series_groups_by_person_and_skips_closed_eyes():
         assert best and best[0] not in ("sleepy", "wink")
         sleepy = part[conditions.index("sleepy")]
         assert "has eyes open (closed here)" in sleepy["reason"]
+
+
+def test_same_framing_reshot_later_is_a_series():
+    img = bgr(skdata.astronaut())
+    recs = [record("/s/IMG_1.JPG", img, 0.0),
+            record("/s/IMG_2.JPG", jitter(img, dx=0.01, gain=1.05), 12.0),      # same pose, 12 s later
+            record("/s/IMG_3.JPG", bgr(skdata.coffee()), 24.0),                 # something else
+            record("/s/IMG_4.JPG", jitter(img, dx=0.02, angle=2), 80.0)]        # much later: not compared
+    res = groups.group(recs)
+    assert res[0] and res[1] and res[0]["id"] == res[1]["id"] and res[0]["kind"] == "burst"
+    assert res[2] is None and res[3] is None
