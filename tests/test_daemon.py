@@ -114,6 +114,10 @@ def test_unknown_job_is_404(client):
 
 def test_job_on_real_files_with_progress_and_groups(client, tmp_path):
     ph = photos()
+    copy = tmp_path / "elsewhere" / "copy.jpg"  # the same photo imported twice, in another folder
+    copy.parent.mkdir()
+    copy.write_bytes(open(ph[0]["path"], "rb").read())
+    ph.append({"id": "copy", "path": str(copy)})
     ph.append({"id": "broken", "path": str(tmp_path / "missing.jpg")})
     r = client.post("/v1/jobs", json={"photos": ph, "options": {"sensitivity": {"blur": 0.5}}}, headers=AUTH)
     assert r.status_code == 202
@@ -127,8 +131,9 @@ def test_job_on_real_files_with_progress_and_groups(client, tmp_path):
     for o in res:
         check(o)
     assert res[-1]["ok"] is False and "missing.jpg: file not found" in res[-1]["error"]
-    # UKBench shoots 4 views of each object: the job found groups across the whole batch
-    assert any(o["group"] for o in res)
+    # groups are computed across the whole job: the copy is found with its original
+    assert res[-2]["group"] and res[0]["group"]
+    assert res[0]["group"]["id"] == res[-2]["group"]["id"]
 
 
 def test_cancel_keeps_finished_photos_only(client):
