@@ -99,7 +99,7 @@ from datetime import datetime, timezone
 import cv2
 import numpy as np
 
-ENCODING_VERSION = 2
+ENCODING_VERSION = 3
 THUMB = 32          # stored thumbnail side (grey, aspect squashed)
 SMALL = 16          # side of the thumbnail used for the vectorised structural check
 HIST_BINS = (8, 3, 4)
@@ -258,8 +258,13 @@ def encode_thumb(thumb: np.ndarray) -> str:
 
 
 def _work_image(bgr: np.ndarray) -> np.ndarray:
-    """Downscale to <= 256 px long side (area) so the encoders cost the same for any input."""
+    """Downscale to <= 256 px long side (area averaging) so the encoders cost the same for any
+    input: an integer-factor reduction first (OpenCV's fast path), then the small remainder."""
     h, w = bgr.shape[:2]
+    k = max(h, w) // 256
+    if k > 1:
+        bgr = cv2.resize(bgr, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+        h, w = bgr.shape[:2]
     f = 256.0 / max(h, w)
     if f < 1.0:
         bgr = cv2.resize(bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
