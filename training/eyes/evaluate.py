@@ -462,8 +462,9 @@ def write_card(r: dict) -> None:
         "test 96.1 %; it was not adopted. That choice looked at the test part, so the test accuracy above is slightly optimistic.",
         "- Yale labels for the nine non-sleepy/wink conditions are assumed from the condition name; `rightlight/subject15` shows closed eyes on "
         "inspection and is one of the Yale false positives counted above.",
-        "- Laughs: a smile that narrows the eyes usually gives a low CNN probability and a low EAR, so the average lands in the unsure band "
-        "rather than closed (Yale `happy` and the group photos above show how often it still says closed).",
+        "- Laughs: few examples here — Yale `happy` (states above; squinting smiles tend to land in the unsure band, where the CNN and the "
+        "EAR disagree) and the laughing face in `obama_and_biden.jpg`, which is the one false \"closed\" of the group photos (both signals "
+        "read its narrowed eyes as closed). No mouth/cheek cue is used yet.",
         "",
     ]
     (MODELS / "eyes.md").write_text("\n".join(lines))
