@@ -47,6 +47,14 @@ def test_unsure_face_is_not_called_closed():
     assert d["verdict"] == "keeper"
 
 
+def test_closed_eyes_on_a_small_background_face_do_not_decide():
+    faces = [{"box": [2000, 1000, 900, 900], "state": "open", "closed_probability": 0.02, "main": True},
+             {"box": [100, 100, 60, 60], "state": "closed", "closed_probability": 0.95, "main": False}]
+    assert policy.decide(photo(eyes={"state": "open", "faces": faces}), S)["verdict"] == "keeper"
+    faces[1]["main"] = True
+    assert policy.decide(photo(eyes={"state": "closed", "faces": faces}), S)["verdict"] == "reject"
+
+
 def test_exposure_and_misfire_are_purple_rejects():
     for state in ("under", "over", "misfire"):
         d = policy.decide(photo(exposure={"state": state, "why": "evidence"}), S)

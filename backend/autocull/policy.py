@@ -36,11 +36,12 @@ def _position(box, width) -> str:
 
 
 def closed_faces(eyes: dict | None, threshold: float) -> list[int]:
-    """Indices of faces judged closed at ``threshold`` (faces the analyser called unsure are skipped)."""
+    """Indices of faces judged closed at ``threshold``. Faces the analyser called unsure are
+    skipped, and so are small background faces (``main: false``) that do not decide the photo."""
     out = []
     for i, f in enumerate((eyes or {}).get("faces") or []):
         p = f.get("closed_probability")
-        if f.get("state") != "unsure" and p is not None and p >= threshold:
+        if f.get("state") != "unsure" and f.get("main", True) and p is not None and p >= threshold:
             out.append(i)
     return out
 
