@@ -1,6 +1,9 @@
 --[[ Commands: what the menu items do (the menu files only start a task and call these). ]]
+local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
+local LrFunctionContext = import 'LrFunctionContext'
 local LrProgressScope = import 'LrProgressScope'
+local LrTasks = import 'LrTasks'
 
 local CatalogWriter = require 'CatalogWriter'
 local Culler = require 'Culler'
@@ -126,6 +129,17 @@ function M.createCollections(catalog)
   end
   LrDialogs.message('AutoCull collections',
     'The "AutoCull" collection set has these smart collections: ' .. table.concat(names, ', ') .. '.', 'info')
+end
+
+-- What a menu file does: start a task, give it a context with an error dialog, and run the
+-- command `name` of this module on the active catalog.
+function M.runMenu(title, name)
+  LrTasks.startAsyncTask(function()
+    LrFunctionContext.callWithContext(title, function(context)
+      LrDialogs.attachErrorDialogToFunctionContext(context)
+      M[name](LrApplication.activeCatalog(), context)
+    end)
+  end, title)
 end
 
 return M
