@@ -424,6 +424,22 @@ class _Table:
         self.exptime = t
         self.light_ev = ev
         self.camera = [(str(x.get("make") or ""), str(x.get("model") or "")) for x in ex]
+        self._erows: np.ndarray | None = None
+        self._erow_done: np.ndarray | None = None
+
+    def edge_rows(self, idx: np.ndarray) -> np.ndarray:
+        """16x16 edge-structure rows (zero-mean, unit), computed once per record, on demand."""
+        if self._erows is None:
+            self._erows = np.zeros((self.n, SMALL * SMALL), np.float32)
+            self._erow_done = np.zeros(self.n, bool)
+        todo = np.unique(idx[~self._erow_done[idx]])
+        f = THUMB // SMALL
+        for s in range(0, len(todo), 8192):
+            t = todo[s:s + 8192]
+            e = _edge_maps(self.thumb32[t]).reshape(len(t), SMALL, f, SMALL, f).sum((2, 4))
+            self._erows[t] = _normalise_rows(e.reshape(len(t), -1))
+        self._erow_done[todo] = True
+        return self._erows[idx]
 
 
 def _decode_thumbs(strings: list) -> np.ndarray:
@@ -533,28 +549,23 @@ def _pair_features(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 65536):
     return hist, ncc
 
 
+_LOG_LUT = np.log1p(np.arange(256, dtype=np.float32))
+
+
 def _edge_maps(thumbs: np.ndarray) -> np.ndarray:
     """Log-level gradient magnitude of 32x32 thumbnails (m, 32, 32): the edge structure, invariant
     to exposure and less fooled than plain levels by same-layout grey faces."""
-    lg = np.log1p(thumbs.astype(np.float32))
+    lg = _LOG_LUT[thumbs]
     gx = np.zeros_like(lg)
     gy = np.zeros_like(lg)
     gx[:, :, 1:-1] = lg[:, :, 2:] - lg[:, :, :-2]
     gy[:, 1:-1, :] = lg[:, 2:, :] - lg[:, :-2, :]
-    return np.hypot(gx, gy)
-
-
-def _edge_rows(thumbs: np.ndarray) -> np.ndarray:
-    """Edge maps pooled to 16x16, as zero-mean unit rows."""
-    f = THUMB // SMALL
-    e = _edge_maps(thumbs).reshape(len(thumbs), SMALL, f, SMALL, f).sum((2, 4))
-    return _normalise_rows(e.reshape(len(thumbs), -1))
+    return np.sqrt(gx * gx + gy * gy)
 
 
 def _edge_ncc(T: _Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    recs, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    rows = _edge_rows(T.thumb32[recs])
-    return np.einsum("ij,ij->i", rows[inv[:len(a)]], rows[inv[len(a):]])
+    """16x16 edge-structure NCC of pairs."""
+    return np.einsum("ij,ij->i", T.edge_rows(a), T.edge_rows(b))
 
 
 def _ncc32(T: _Table, a: np.ndarray, b: np.ndarray, flip: bool = False) -> np.ndarray:
@@ -644,10 +655,10 @@ def _pano_ncc(T: _Table, a: np.ndarray, b: np.ndarray):
 _HANN = np.outer(np.hanning(THUMB), np.hanning(THUMB)).astype(np.float32)
 
 
-def _shift_batch(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 4096):
-    """Best translation between the 32x32 thumbnails of each pair, by phase correlation (batched
-    FFTs; the +-16 px wrap is resolved by trying the aliases): (dx, dy, overlap NCC) arrays with
-    x[r, c] ~ y[r - dy, c - dx]."""
+def _shift_batch(T: _Table, a: np.ndarray, b: np.ndarray, max_shift: int, chunk: int = 4096):
+    """Small translation between the 32x32 thumbnails of each pair, by phase correlation (batched
+    FFTs over whitened spectra): (dx, dy, overlap NCC) arrays with x[r, c] ~ y[r - dy, c - dx].
+    Peaks further than max_shift px (either axis) are ignored: the pair keeps its unshifted NCC."""
     m = len(a)
     DX = np.zeros(m, np.int64)
     DY = np.zeros(m, np.int64)
@@ -668,17 +679,17 @@ def _shift_batch(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 4096):
         corr = np.fft.irfft2(r, s=(THUMB, THUMB)).reshape(len(x), -1)
         pk = corr.argmax(1)
         py, px = pk // THUMB, pk % THUMB
+        px = np.where(px > THUMB // 2, px - THUMB, px)      # the alias nearest zero
+        py = np.where(py > THUMB // 2, py - THUMB, py)
+        near = (np.abs(px) <= max_shift) & (np.abs(py) <= max_shift)
+        px, py = np.where(near, px, 0), np.where(near, py, 0)
         zero = np.zeros(len(x), np.int64)
-        best_v = _masked_ncc(x, y, zero, zero)
-        best_x, best_y = zero.copy(), zero.copy()
-        for cx in (px, px - THUMB):
-            for cy in (py, py - THUMB):
-                v = _masked_ncc(x, y, cx, cy)
-                better = v > best_v + 0.02 * ((cx != 0) | (cy != 0))
-                best_v = np.where(better, v, best_v)
-                best_x = np.where(better, cx, best_x)
-                best_y = np.where(better, cy, best_y)
-        DX[s:s + chunk], DY[s:s + chunk], V[s:s + chunk] = best_x, best_y, best_v
+        v0 = _masked_ncc(x, y, zero, zero)
+        v = _masked_ncc(x, y, px, py)
+        better = v > v0 + 0.02 * ((px != 0) | (py != 0))
+        DX[s:s + chunk] = np.where(better, px, 0)
+        DY[s:s + chunk] = np.where(better, py, 0)
+        V[s:s + chunk] = np.where(better, v, v0)
     return DX, DY, V
 
 
@@ -959,25 +970,17 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     # and the matches themselves when the frames might be a panorama step (ncc not near 1)
     cand_shift = (close_t & (colour | grey_match) & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
     joined = dup | burst | burst_nt
-    pano_check = joined & ~dup & (ncc < th["pano_check_ncc"])
     same_exp = np.ones(len(a), bool)
     ea, eb = T.light_ev[a], T.light_ev[b]
     known = ~(np.isnan(ea) | np.isnan(eb))
     same_exp[known] = np.abs(ea[known] - eb[known]) < 0.34
-    # panorama steps: the same exposure, and the frames line up only after a large shift
-    check = np.flatnonzero((cand_shift | pano_check) & same_exp)
-    pano = np.zeros(len(a), bool)
-    if len(check):
-        v, frac = _pano_ncc(T, a[check], b[check])
-        pano[check] = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
-        joined[pano] = False
-        st["panorama_pairs"] = int(pano.sum())
     # a small camera shift within a burst: align by phase correlation, then compare
-    check = np.flatnonzero(cand_shift & ~pano)
+    check = np.flatnonzero(cand_shift)
     if len(check):
         st["structural_checks"] = int(len(check))
-        dx, dy, v = _shift_batch(T, a[check], b[check])
-        small = np.maximum(np.abs(dx), np.abs(dy)) / THUMB < th["pano_min_shift"]
+        max_shift = max(0, math.ceil(th["pano_min_shift"] * THUMB) - 1)
+        dx, dy, v = _shift_batch(T, a[check], b[check], max_shift)
+        small = np.maximum(np.abs(dx), np.abs(dy)) <= max_shift
         need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
         ok = small & (v >= need)
         # grey pairs: the aligned edge structure decides (aligned plain NCC confuses grey faces)
@@ -985,14 +988,24 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         ok[grey[check]] = False
         if len(g):
             ca, cb = a[check[g]], b[check[g]]
-            recs, inv = np.unique(np.concatenate([ca, cb]), return_inverse=True)
-            maps = _edge_maps(T.thumb32[recs])
-            ve = _masked_ncc(maps[inv[:len(g)]], maps[inv[len(g):]], dx[g], dy[g])
+            ve = np.empty(len(g), np.float32)
+            for c0 in range(0, len(g), 8192):
+                sl = slice(c0, c0 + 8192)
+                ve[sl] = _masked_ncc(_edge_maps(T.thumb32[ca[sl]]), _edge_maps(T.thumb32[cb[sl]]),
+                                     dx[g][sl], dy[g][sl])
             gs = th["grey_shift_ncc"]
             need_g = np.where(fast_t[check[g]], gs, np.where(close_t[check[g]], max(gs, th["grey_slow_ncc"]),
                                                              max(gs, th["grey_notime_ncc"])))
             ok[g] = ve >= need_g
         joined[check[ok]] = True
+    # panorama steps (only where a weak match joined): the same exposure, and the frames line up
+    # only after a large shift
+    check = np.flatnonzero(joined & ~dup & (ncc < th["pano_check_ncc"]) & same_exp)
+    if len(check):
+        v, frac = _pano_ncc(T, a[check], b[check])
+        pano = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
+        joined[check[pano]] = False
+        st["panorama_pairs"] = int(pano.sum())
     # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
     same_moment = ~both_t | (dt <= th["dup_time_s"])
     jb = in_bracket[a] | in_bracket[b]
