@@ -411,8 +411,8 @@ class _Table:
         self.small = _normalise_rows(s)
         self.mean = np.array([_f(e.get("mean")) for e in encs], dtype=np.float64)
         self.colour = np.array([bool(e.get("colour", True)) for e in encs])
-        self.pixels = np.array([float(r.get("width") or e.get("width") or 0) * float(r.get("height") or e.get("height") or 0)
-                                for r, e in zip(recs, encs)])
+        self.pixels = np.array([float(r.get("width") or e.get("width") or 0) *
+                                float(r.get("height") or e.get("height") or 0) for r, e in zip(recs, encs)])
         ex = [r.get("exif") or {} for r in recs]
         self.bias = np.array([_f(x.get("exposure_bias")) for x in ex])
         t = np.array([_f(x.get("exposure_time")) for x in ex])
@@ -420,7 +420,8 @@ class _Table:
         iso = np.array([_f(x.get("iso")) for x in ex])
         with np.errstate(invalid="ignore", divide="ignore"):
             # light captured, in EV: log2(t) - 2 log2(N) + log2(ISO/100); missing N/ISO count as equal
-            ev = np.log2(t) - 2 * np.log2(np.where(np.isnan(fn), 1.0, fn)) + np.log2(np.where(np.isnan(iso), 100.0, iso) / 100.0)
+            ev = (np.log2(t) - 2 * np.log2(np.where(np.isnan(fn), 1.0, fn))
+                  + np.log2(np.where(np.isnan(iso), 100.0, iso) / 100.0))
         self.exptime = t
         self.light_ev = ev
         self.camera = [(str(x.get("make") or ""), str(x.get("model") or "")) for x in ex]
@@ -832,7 +833,8 @@ def _why(best_name: str, qb: dict, qo: dict) -> str:
     kb, ko = qb["key"], qo["key"]
     if kb[0] != ko[0]:
         if qo["blurry"]:
-            return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])}, this frame is blurry)"
+            return (f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])}, "
+                    "this frame is blurry)")
         return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
     if kb[1] != ko[1]:
         if ko[1] == 0:
@@ -843,7 +845,8 @@ def _why(best_name: str, qb: dict, qo: dict) -> str:
     if kb[3] != ko[3]:
         return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
     if abs(kb[4] - ko[4]) > 1e-9:
-        return f"{best_name} has eyes more clearly open ({_fmt(qb['worst_closed'])} vs {_fmt(qo['worst_closed'])} closed)"
+        return (f"{best_name} has eyes more clearly open "
+                f"({_fmt(qb['worst_closed'])} vs {_fmt(qo['worst_closed'])} closed)")
     if kb[5] != ko[5]:
         return f"{best_name} has more pixels ({kb[5] / 1e6:.1f} vs {ko[5] / 1e6:.1f} MP)"
     if kb[6] != ko[6]:
@@ -874,8 +877,10 @@ def _why_best(kind: str, size: int, q: dict) -> str:
 
 def group(records, settings: dict | None = None, stats: dict | None = None) -> list:
     """Group a batch (see the module docstring). ``stats`` (optional dict) receives counters:
-    ``comparisons`` (candidate pairs scored), ``structural_checks`` (phase correlations),
-    ``panorama_pairs`` (pairs left apart as panorama steps), ``groups``, per-kind counts."""
+    ``comparisons`` (candidate pairs, all Hamming-compared: O(n), the sub-quadratic measure),
+    ``time_pairs``/``name_pairs``/``index_pairs`` (where they came from), ``scored_pairs`` (given
+    the full features), ``structural_checks`` (phase-correlation alignments), ``panorama_pairs``
+    (pairs left apart as panorama steps), ``bracket_checks``, ``groups`` and per-kind counts."""
     th = thresholds(settings)
     st = stats if stats is not None else {}
     st.update(comparisons=0, structural_checks=0, panorama_pairs=0, bracket_checks=0,
@@ -904,7 +909,8 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     ta, tb = _window_pairs(timed[np.argsort(T.time[timed], kind="stable")], T.time,
                            th["max_neighbours"], max(th["burst_window_s"], th["series_window_s"]))
     untimed = np.flatnonzero(~has_t)
-    untimed = untimed[np.argsort(np.array([T.paths[k] for k in untimed], dtype=object), kind="stable")] if len(untimed) else untimed
+    if len(untimed):
+        untimed = untimed[np.argsort(np.array([T.paths[k] for k in untimed], dtype=object), kind="stable")]
     na, nb_ = _window_pairs(untimed, None, th["max_neighbours"], 0.0)
     ia, ib = _index_pairs(T.phash, th["index_window"])
     st["time_pairs"], st["name_pairs"], st["index_pairs"] = len(ta), len(na), len(ia)
@@ -966,8 +972,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                          (ncol & (ncc >= th["notime_ncc_lo"])) |
                          (ncol & (ham <= th["notime_hamming"])) |
                          (grey & (edge >= th["grey_notime_ncc"])))
-    # candidates for the structural check: colour matches but structure doesn't (shifted view?)
-    # and the matches themselves when the frames might be a panorama step (ncc not near 1)
+    # candidates for the alignment check: colour matches but structure doesn't (a shifted view?)
     cand_shift = (close_t & (colour | grey_match) & ~burst) | (notime & (ncol | grey_match) & ~burst_nt)
     joined = dup | burst | burst_nt
     same_exp = np.ones(len(a), bool)
@@ -981,7 +986,8 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         max_shift = max(0, math.ceil(th["pano_min_shift"] * THUMB) - 1)
         dx, dy, v = _shift_batch(T, a[check], b[check], max_shift)
         small = np.maximum(np.abs(dx), np.abs(dy)) <= max_shift
-        need = np.where(fast_t[check], th["shift_ncc"], np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
+        need = np.where(fast_t[check], th["shift_ncc"],
+                        np.where(close_t[check], th["slow_ncc"], th["notime_ncc"]))
         ok = small & (v >= need)
         # grey pairs: the aligned edge structure decides (aligned plain NCC confuses grey faces)
         g = np.flatnonzero(grey[check] & small)
@@ -994,8 +1000,9 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                 ve[sl] = _masked_ncc(_edge_maps(T.thumb32[ca[sl]]), _edge_maps(T.thumb32[cb[sl]]),
                                      dx[g][sl], dy[g][sl])
             gs = th["grey_shift_ncc"]
-            need_g = np.where(fast_t[check[g]], gs, np.where(close_t[check[g]], max(gs, th["grey_slow_ncc"]),
-                                                             max(gs, th["grey_notime_ncc"])))
+            need_g = np.where(fast_t[check[g]], gs,
+                              np.where(close_t[check[g]], max(gs, th["grey_slow_ncc"]),
+                                       max(gs, th["grey_notime_ncc"])))
             ok[g] = ve >= need_g
         joined[check[ok]] = True
     # panorama steps (only where a weak match joined): the same exposure, and the frames line up
@@ -1016,6 +1023,13 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         kind = "duplicate" if (dup[p] and same_moment[p]) else "burst"
         edge_kind.append((i, j, kind))
     return _finish(records, T, uf, edge_kind, th, st, out)
+
+
+def _reference_key(T: _Table, k: int):
+    """The bracket's reference frame: exposure bias nearest 0 EV, then mean level nearest mid-grey."""
+    bias = 0.0 if math.isnan(T.bias[k]) else abs(float(T.bias[k]))
+    level = 0.0 if math.isnan(T.mean[k]) else abs(math.log2(max(float(T.mean[k]), 1.0) / 118.0))
+    return (bias, level, T.idx[k])
 
 
 def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
@@ -1040,9 +1054,7 @@ def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
         g = f"g{gid}"
         size = len(mem)
         if kind == "bracket":
-            ref = min(mem, key=lambda k: (abs(T.bias[k]) if not math.isnan(T.bias[k]) else 0.0,
-                                          abs(math.log2(max(T.mean[k], 1.0) / 118.0)) if not math.isnan(T.mean[k]) else 0.0,
-                                          T.idx[k]))
+            ref = min(mem, key=lambda k: _reference_key(T, k))
             for k in mem:
                 out[T.idx[k]] = {"id": g, "kind": kind, "size": size, "best": True,
                                  "best_path": T.paths[ref],
