@@ -252,8 +252,8 @@ def build(outdir, force: bool = False, quiet: bool = False) -> list[Path]:
                   f_number=4.0, iso=200 if shot["variant"] != "motion" else 100)
         if shot["variant"].startswith("dng"):
             tmp = path.with_name(path.name + ".tmp")
-            write_dng(tmp, img, preview_side=1620 if shot["variant"] == "dng" else None, make=MAKE, model=MODEL, capture_time=shot["when"],
-                      exposure_bias=kw["bias"], exposure_time=kw["exposure_time"], f_number=kw["f_number"],
+            write_dng(tmp, img, preview_side=1620 if shot["variant"] == "dng" else None, make=MAKE, model=MODEL,
+                      capture_time=shot["when"], exposure_bias=kw["bias"], exposure_time=kw["exposure_time"], f_number=kw["f_number"],
                       iso=kw["iso"], focal_length=50.0, noise=12.0, seed=SEED)
             os.replace(tmp, path)
         else:

@@ -96,6 +96,10 @@ def test_stats_and_summary():
               "shoot": {"n": 2, "megapixels": 24.0, "jpeg": 1, "dng": 1, "raw_bits": 14, "gb": 0.06},
               "analyze": {"photos_per_s": 1.5, "ok": 2, "photos": 2, "wall_s": 1.3, "peak_rss_mb": 300.0,
                           "peak_single_process_rss_mb": 150.0, "ratio_to_decode_floor": 2.0},
-              "daemon": {"error": "RuntimeError: boom"}}
+              "daemon": {"error": "RuntimeError: boom"},
+              "decode_floor": {"per_photo_ms": bench.stats_ms([40, 60]), "per_photo_ms_jpeg": bench.stats_ms([60]),
+                               "per_photo_ms_dng": bench.stats_ms([40]), "sequential_s": 0.1,
+                               "parallel_wall_s": 0.2, "workers": 2, "floor_s": 0.1}}
     text = bench.summary(report)
     assert "1.50 photos/s" in text and "2.00x the decode floor" in text and "boom" in text
+    assert "50.0 ms median" in text and "floor 0.1 s" in text
