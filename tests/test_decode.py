@@ -149,3 +149,13 @@ def test_from_array_regions_crop_the_same_pixels():
     assert d.image.shape[1] < 500 and (d.width, d.height) == (500, 300)
     assert np.array_equal(d.region((10, 20, 30, 40)), img[20:60, 10:40])
     assert d.region((480, 290, 50, 50)).shape == (10, 20, 3)  # clipped at the border
+
+
+def test_region_from_the_analysis_image_when_it_has_enough_pixels(real_jpeg):
+    d = decode.load(real_jpeg)  # 2448x3264 decoded at half scale
+    big_enough = d.region((0, 0, 1200, 1200), max_side=300)
+    assert big_enough.shape[:2] == (300, 300)
+    assert d._full is None and d._full_loader is not None  # no full-resolution decode
+    fine = d.region((0, 0, 400, 400), max_side=300)  # needs more than the half-scale image has
+    assert fine.shape[:2] == (300, 300)
+    assert d._full is not None

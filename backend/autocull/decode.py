@@ -114,10 +114,15 @@ class Decoded:
     def region(self, box, max_side: int | None = None) -> np.ndarray:
         """Crop ``box`` = (x, y, w, h) in full-resolution coordinates, clipped to the frame,
         from the finest pixels available; optionally downscaled so its long side <= max_side.
-        Returns BGR uint8 (possibly empty when the box lies outside the frame)."""
-        full = self.full()
-        s = full.shape[1] / float(self.width)
+        When ``image`` already holds ``max_side`` pixels across the box, it is cropped from
+        ``image`` and the file is not decoded again (callers derive the crop's scale from its
+        shape). Returns BGR uint8 (possibly empty when the box lies outside the frame)."""
         x, y, w, h = box
+        if max_side and max(w, h) * self.scale >= max_side:
+            full = self.image
+        else:
+            full = self.full()
+        s = full.shape[1] / float(self.width)
         x0 = int(max(0, np.floor(x * s)))
         y0 = int(max(0, np.floor(y * s)))
         x1 = int(min(full.shape[1], np.ceil((x + w) * s)))
