@@ -159,3 +159,30 @@ def test_region_from_the_analysis_image_when_it_has_enough_pixels(real_jpeg):
     fine = d.region((0, 0, 400, 400), max_side=300)  # needs more than the half-scale image has
     assert fine.shape[:2] == (300, 300)
     assert d._full is not None
+
+
+def test_region_at_a_requested_scale_uses_the_coarsest_decode_that_reaches_it(tmp_path):
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (800, 1200, 3), dtype=np.uint8)
+    import cv2
+
+    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    old = decode.ANALYSIS_SIDE
+    decode.ANALYSIS_SIDE = 150  # so the analysis image is the 1/8 scale decode
+    try:
+        d = decode.load(path)
+    finally:
+        decode.ANALYSIS_SIDE = old
+    assert d.scale == pytest.approx(1 / 8)
+    half = d.region((100, 100, 400, 200), scale=0.5)
+    assert half.shape[:2] == (100, 200)
+    assert d._full is None  # the full-resolution frame was never decoded
+    coarse = d.region((100, 100, 400, 200), scale=0.1)  # the 1/8 image suffices
+    assert abs(coarse.shape[0] - 25) <= 1 and abs(coarse.shape[1] - 50) <= 1
+    full = d.region((100, 100, 400, 200), scale=0.8)
+    assert full.shape[:2] == (200, 400) and d._full is not None
+    # the half-scale crop shows the same place as the full-resolution one
+    down = cv2.resize(full, (200, 100), interpolation=cv2.INTER_AREA).astype(float)
+    assert np.abs(down - half.astype(float)).mean() < 8

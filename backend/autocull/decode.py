@@ -83,9 +83,10 @@ class Decoded:
     height: int
     source: str
     exif: dict = field(default_factory=exif_mod.empty)
-    _full_loader: object = field(default=None, repr=False)
+    _full_loader: object = field(default=None, repr=False)   # JPEG: denominator (1/2/4/8) -> pixels
     _full: np.ndarray | None = field(default=None, repr=False)
     _gray: np.ndarray | None = field(default=None, repr=False)
+    _scaled: dict = field(default_factory=dict, repr=False)
 
     @property
     def gray(self) -> np.ndarray:
@@ -102,23 +103,42 @@ class Decoded:
     def full(self) -> np.ndarray:
         """The finest pixels the file offers (full decode for JPEG, cached)."""
         if self._full is None:
-            self._full = self._full_loader() if self._full_loader is not None else self.image
-            self._full_loader = None
+            self._full = self._full_loader(1) if self._full_loader is not None else self.image
         return self._full
+
+    def at_scale(self, scale: float) -> np.ndarray:
+        """The coarsest pixels that still hold ``scale`` pixels per full-resolution pixel: for a
+        JPEG the smallest DCT scale (1/8, 1/4, 1/2, 1) that reaches it (cached per scale);
+        otherwise ``image`` when it is fine enough, else the finest pixels."""
+        if scale <= self.scale + 1e-9:
+            return self.image
+        if self._full is not None or self._full_loader is None:
+            return self.full()
+        for denom in (8, 4, 2):
+            if 1.0 / denom >= scale:
+                if denom not in self._scaled:
+                    self._scaled[denom] = self._full_loader(denom)
+                return self._scaled[denom]
+        return self.full()
 
     @property
     def full_scale(self) -> float:
         """``region()`` pixels per full-resolution pixel (1.0 for JPEG/PNG/TIFF)."""
         return self.full().shape[1] / float(self.width)
 
-    def region(self, box, max_side: int | None = None) -> np.ndarray:
+    def region(self, box, max_side: int | None = None, scale: float | None = None) -> np.ndarray:
         """Crop ``box`` = (x, y, w, h) in full-resolution coordinates, clipped to the frame,
         from the finest pixels available; optionally downscaled so its long side <= max_side.
+        With ``scale`` (pixels wanted per full-resolution pixel, e.g. 0.5) it is cut from the
+        coarsest decode that still reaches that scale (``at_scale``): the crop's own scale is
+        ``crop.shape[1] / clipped box width`` (>= scale when the file allows).
         When ``image`` already holds ``max_side`` pixels across the box, it is cropped from
         ``image`` and the file is not decoded again (callers derive the crop's scale from its
         shape). Returns BGR uint8 (possibly empty when the box lies outside the frame)."""
         x, y, w, h = box
-        if max_side and max(w, h) * self.scale >= max_side:
+        if scale is not None:
+            full = self.at_scale(scale)
+        elif max_side and max(w, h) * self.scale >= max_side:
             full = self.image
         else:
             full = self.full()
@@ -228,10 +248,11 @@ def _load_jpeg(path: Path, data: bytes, meta: dict) -> Decoded:
     if o in (5, 6, 7, 8):
         w, h = h, w
 
-    def full():
-        return np.ascontiguousarray(orient(_jpeg_scaled(data, 10 ** 9, path), o))
+    def scaled(denom: int):
+        long_side = max(w, h)
+        return np.ascontiguousarray(orient(_jpeg_scaled(data, max(1, long_side // denom), path), o))
 
-    return Decoded(str(path), np.ascontiguousarray(img), w, h, "jpeg", meta, _full_loader=full)
+    return Decoded(str(path), np.ascontiguousarray(img), w, h, "jpeg", meta, _full_loader=scaled)
 
 
 def _load_other(path: Path, data: bytes, meta: dict, kind: str) -> Decoded:
