@@ -287,3 +287,23 @@ def test_runtime_never_imports_tensorflow():
     env = dict(os.environ, PYTHONPATH=env_path + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_calibrated_probability_is_monotone_and_puts_the_threshold_at_one_half():
+    for t in (0.2, 0.35, 0.5, 0.7):
+        xs = np.linspace(0, 1, 101)
+        ys = [S.calibrated(x, t) for x in xs]
+        assert all(b >= a for a, b in zip(ys, ys[1:]))
+        assert ys[0] == 0.0 and ys[-1] == pytest.approx(1.0)
+        assert S.calibrated(t, t) == pytest.approx(0.5)
+        assert all((y >= 0.5) == (x >= t) for x, y in zip(xs, ys))
+
+
+def test_decision_matches_the_policy_default(astronaut):
+    """`blurry` and the reported probability agree at 0.5, the policy's default threshold,
+    whatever decision threshold the model was calibrated with."""
+    for img in (astronaut, _convolve(astronaut, _disc(5))):
+        r = _assess(img)
+        assert r["threshold"] == 0.5
+        assert r["blurry"] == (r["model_probability"] >= r["model_threshold"])
+        assert r["blurry"] == (r["probability"] >= 0.5)

@@ -118,7 +118,7 @@ def finish(lin: np.ndarray, rng: np.random.Generator, noise: float | None = None
     sigma = np.sqrt(np.maximum(lin, 0) * shot + read).astype(np.float32)
     lin = lin + rng.standard_normal(lin.shape).astype(np.float32) * sigma
     out = to_srgb(lin)
-    if sharpen is None:
+    if sharpen is None:  # in-camera sharpening, half the time
         sharpen = rng.uniform(0, 0.8) if rng.random() < 0.5 else 0.0
     if sharpen > 0:
         soft = cv2.GaussianBlur(out, (0, 0), 1.0)

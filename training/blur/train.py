@@ -48,11 +48,13 @@ class Config:
     max_side: int = 1600              # sources are cropped to at most this long side
     downscale: tuple = (0.45, 1.0)    # random downscale of big sources (makes them crisp)
     variants: tuple = ("sharp", "sharp", "defocus", "defocus", "shake", "shake", "linear", "linear",
-                       "bokeh", "bokeh")
+                       "bokeh", "bokeh")  # "shake_var" (length varying across the frame) is available
     sharp_sigma: tuple = (0.0, 0.4)   # residual softness still called sharp
     defocus_radius: tuple = (1.5, 10.0)   # px, log-uniform
-    motion_length: tuple = (5.0, 80.0)    # px, log-uniform (real hand shake at 2048 px reaches ~80)
+    motion_length: tuple = (5.0, 80.0)    # px, log-uniform
     bokeh_radius: tuple = (3.0, 16.0)
+    post_downscale_p: float = 0.0     # share of renders downscaled after the blur (tried 0.5: no gain)
+    post_downscale: float = 0.5       # ... by a factor in [this, 1]
     selected_per_variant: int = 10    # patches cut like the runtime
     random_per_variant: int = 10      # extra random textured patches
     train_passes: int = 2             # renderings of each training source (fresh random draws)
@@ -84,13 +86,15 @@ def prepare(img: np.ndarray, rng: np.random.Generator, cfg: Config) -> np.ndarra
     return np.ascontiguousarray(img)
 
 
-def random_subject_mask(img, rng):
+def random_subject_mask(img, rng, detail: bool | None = None):
     """A feathered ellipse: the subject a photographer would focus on. Half the time centred
     on a detailed spot (chosen with probability ~ local gradient energy), else anywhere central."""
     h, w = img.shape[:2]
     cx = w * rng.uniform(0.3, 0.7)
     cy = h * rng.uniform(0.3, 0.7)
-    if rng.random() < 0.5:
+    if detail is None:
+        detail = rng.random() < 0.5
+    if detail:
         g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
         e = cv2.resize(np.abs(cv2.Laplacian(g.astype(np.float32), cv2.CV_32F)), (16, 16), interpolation=cv2.INTER_AREA)
         e = e[3:13, 3:13].ravel() ** 2 + 1e-6
@@ -101,14 +105,49 @@ def random_subject_mask(img, rng):
     return synth.ellipse_mask(img.shape, cx, cy, ax, ay, feather=max(1.0, 0.02 * min(h, w)))
 
 
-def render(img, kind, rng, cfg: Config):
-    """(rendered BGR uint8, per-pixel blurry mask float32 in [0,1], strength)."""
+def render(img, kind, rng, cfg: Config, subject_detail: bool | None = None):
+    """(rendered BGR uint8, per-pixel blurry mask float32 in [0,1], strength).
+
+    Half the renders are then downscaled (as a camera's or a dataset's resize would do after
+    the blur), as long as the blur stays above the blurry minimum."""
+    out, mask, st = _render(img, kind, rng, cfg, subject_detail)
+    if rng.random() < cfg.post_downscale_p:
+        lo = cfg.post_downscale
+        if kind in ("defocus",):
+            lo = max(lo, cfg.defocus_radius[0] / st)
+        elif kind in ("shake", "linear", "shake_var"):
+            lo = max(lo, cfg.motion_length[0] / st)
+        if lo < 1.0:
+            f = rng.uniform(lo, 1.0)
+            h, w = out.shape[:2]
+            size = (max(16, int(w * f)), max(16, int(h * f)))
+            out = cv2.resize(out, size, interpolation=cv2.INTER_AREA)
+            mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+            st = st * f if st is not None else st
+    return out, mask, st
+
+
+def _render(img, kind, rng, cfg: Config, subject_detail=None):
     h, w = img.shape[:2]
     if kind == "bokeh":
-        mask = random_subject_mask(img, rng)
+        mask = random_subject_mask(img, rng, subject_detail)
         r = log_uniform(rng, *cfg.bokeh_radius)
         out = synth.finish(synth.bokeh(synth.to_linear(img), mask, r, rng), rng)
         return out, 1.0 - mask, r
+    if kind == "shake_var":
+        # Shake with a roll component: the blur length varies smoothly across the frame
+        # (some parts less blurred than others, none below the blurry minimum).
+        L1 = log_uniform(rng, *cfg.motion_length)
+        L2 = max(cfg.motion_length[0], L1 * rng.uniform(0.25, 1.0))
+        lin = synth.to_linear(img)
+        a = synth.convolve(lin, synth.shake_kernel(L1, rng))
+        b = synth.convolve(lin, synth.shake_kernel(L2, rng))
+        wmap = cv2.resize(rng.random((3, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        wmap = np.clip(wmap, 0, 1)
+        if lin.ndim == 3:
+            wmap = wmap[..., None]
+        out = synth.finish(wmap * a + (1 - wmap) * b, rng)
+        return out, np.ones((h, w), np.float32), L2
     if kind == "sharp":
         s = rng.uniform(*cfg.sharp_sigma)
     elif kind == "defocus":
@@ -286,8 +325,8 @@ def synthetic_photos(sources, rng, cfg: Config):
                  ("shake", 10.0), ("shake", 24.0), ("shake", 48.0), ("linear", 16.0), ("linear", 40.0),
                  ("bokeh", None)]
         for kind, st in cases:
-            if kind == "bokeh":
-                out, _, st = render(img, "bokeh", rng, cfg)
+            if kind == "bokeh":  # the subject is a detailed spot, as a photographer's would be
+                out, _, st = render(img, "bokeh", rng, cfg, subject_detail=True)
             else:
                 out = synth.blur(img, kind, st, rng)
             d = decode.from_array(out, analysis_side=1024)
@@ -376,27 +415,68 @@ def main(cfg: Config = CFG):
     parity = dict(max_abs=float(np.abs(p_tfl - p_k).max()), mean_abs=float(np.abs(p_tfl - p_k).mean()),
                   agree=float(((p_tfl >= 0.5) == (p_k >= 0.5)).mean()))
 
+    meta = dict(size=size, keras_size=keras_path.stat().st_size, history=history, parity=parity,
+                patch_acc_val_tflite=patch_acc_tfl, n_patches=dict(train=len(Xtr), val=len(Xva)),
+                split={k: sorted({s.group for s in v}) for k, v in by.items()},
+                train_s=round(time.time() - t0), config=asdict(cfg))
+    finish_eval(cfg, by, rng, meta, t0)
+
+
+def finish_eval(cfg, by, rng, meta, t0):
+    out_dir = Path(cfg.out_dir)
+    t1 = time.time()
     results = evaluate(cfg, by, rng)
-    results.update(size=size, keras_size=keras_path.stat().st_size, history=history, parity=parity,
-                   patch_acc_val_tflite=patch_acc_tfl, n_patches=dict(train=len(Xtr), val=len(Xva)),
-                   split={k: sorted({s.group for s in v}) for k, v in by.items()},
-                   total_s=round(time.time() - t0), config=asdict(cfg))
-    (out_dir / "blur_eval.json").write_text(json.dumps(results, indent=1, default=str)) if os.environ.get("BLUR_EVAL_JSON") else None
+    results.update(meta)
+    results["eval_s"] = round(time.time() - t1)
+    (out_dir / "blur_eval.json").write_text(json.dumps(results, indent=1, default=str))
     write_card(out_dir / "blur.md", results, cfg)
-    print(json.dumps({k: v for k, v in results.items() if k in ("real", "synthetic_test", "size", "latency", "parity", "portraits")}, indent=1, default=str))
+    print(json.dumps({k: v for k, v in results.items() if k in ("real", "synthetic_test", "size", "latency", "parity", "portraits", "cnn_threshold")}, indent=1, default=str))
+
+
+def eval_only(cfg: Config = CFG):
+    """Re-run calibration + evaluation + card on the committed model (same seed and split)."""
+    t0 = time.time()
+    cv2.setNumThreads(1)
+    out_dir = Path(cfg.out_dir)
+    prev = json.loads((out_dir / "blur_eval.json").read_text())
+    meta = {k: prev[k] for k in ("size", "keras_size", "history", "parity", "patch_acc_val_tflite",
+                                 "n_patches", "split", "config") if k in prev}
+    meta["train_s"] = prev.get("train_s", prev.get("total_s", 0))  # an older run stored only its total
+    meta["eval_only"] = True
+    sources = data.sharp_sources()
+    split = data.split_groups(sources, cfg.seed)
+    by = {k: [s for s in sources if split[s.group] == k] for k in ("train", "val", "test")}
+    finish_eval(cfg, by, np.random.default_rng(cfg.seed + 1), meta, t0)
+
+
+def calibrate(val_rows, out_dir: Path) -> dict:
+    """Choose the decision thresholds on the synthetic val photos and store them next to the
+    model (models/blur.json), where the runtime reads them."""
+    ok = [r for r in val_rows if r["model_probability"] is not None]
+    y = [r["blurry_true"] for r in ok]
+    grid = np.round(np.arange(0.2, 0.801, 0.05), 2)
+    scores = [(balanced(y, [r["model_probability"] >= t for r in ok])[0], -abs(t - 0.5), float(t)) for t in grid]
+    thr = max(scores)[2]
+    lap_thr = best_threshold([r["laplacian"] for r in ok], y)
+    cal = {"threshold": thr, "laplacian_threshold": lap_thr,
+           "chosen_on": "synthetic val photos (balanced accuracy; bokeh counted as sharp)"}
+    (out_dir / "blur.json").write_text(json.dumps(cal, indent=1) + "\n")
+    S._CALIBRATION.clear()
+    for r in val_rows:
+        if r["model_probability"] is not None:
+            r["blurry"] = bool(r["model_probability"] >= thr)
+            r["probability"] = S.calibrated(r["model_probability"], thr)
+    return cal
 
 
 def evaluate(cfg: Config, by, rng):
     from autocull import models as M
     M._CACHE.clear()
     val_rows = synthetic_photos(by["val"], rng, cfg)
+    cal = calibrate(val_rows, Path(cfg.out_dir))
+    lap_thr = cal["laplacian_threshold"]
     test_rows = synthetic_photos(by["test"], rng, cfg)
     real_rows = real_photos()
-    lap_thr = best_threshold([r["laplacian"] for r in val_rows if r["laplacian"] is not None],
-                             [r["blurry_true"] for r in val_rows if r["laplacian"] is not None])
-    cnn_thr_val = best_threshold([r["probability"] for r in val_rows if r["probability"] is not None],
-                                 [r["blurry_true"] for r in val_rows if r["probability"] is not None],
-                                 higher_is_sharp=False)
 
     def summary(rows):
         rows = [r for r in rows if r["blurry"] is not None]
@@ -414,10 +494,11 @@ def evaluate(cfg: Config, by, rng):
 
     ms = [r["ms"] for r in real_rows]
     return dict(
-        lap_threshold=lap_thr, cnn_threshold=S.THRESHOLD, cnn_threshold_val_optimum=cnn_thr_val,
+        lap_threshold=lap_thr, cnn_threshold=cal["threshold"],
         synthetic_val=summary(val_rows), synthetic_test=summary(test_rows), real=summary(real_rows),
         real_unsure=sum(r["blurry"] is None for r in real_rows),
-        real_rows=[{k: r[k] for k in ("path", "label", "probability", "blurry", "laplacian", "region", "ms")}
+        real_rows=[{k: r[k] for k in ("path", "label", "probability", "model_probability", "blurry", "laplacian",
+                                      "region", "ms")}
                    for r in real_rows],
         latency=dict(median_ms=float(np.median(ms)), max_ms=float(np.max(ms))),
         portraits=portrait_summary(portrait_photos(by["test"] + by["val"])),
@@ -462,7 +543,8 @@ def write_card(path: Path, R: dict, cfg: Config):
         "- Runtime (`autocull/analyse/sharpness.py`): patches are cut at native resolution (up to 3000 px long side) "
         "from the face eye band (faces normalised to <= 224 px wide) or, without a judgeable face, from the 8 most detailed "
         "centre-weighted cells; the photo's probability is the mean of its sharpest 2 (face) / 3 (subject) patches; "
-        f"blurry when >= {R['cnn_threshold']}.",
+        f"blurry when the model output is >= {R['cnn_threshold']} (chosen on val, `models/blur.json`); the reported "
+        "`probability` is mapped so that this threshold sits at 0.5.",
         "",
         "## Data and split",
         "- Training/validation: sharp photos from `shared/data` (`portraits_people`, `near_duplicates`, `exposure_brackets`, "
@@ -471,8 +553,8 @@ def write_card(path: Path, R: dict, cfg: Config):
         f"camera shake (random smooth trajectories) and linear motion ({cfg.motion_length[0]}-{cfg.motion_length[1]} px), "
         "sharp renderings (residual Gaussian softness sigma <= 0.4 px), and synthetic bokeh (sharp elliptical subject over a "
         f"disc-blurred background, radius {cfg.bokeh_radius[0]}-{cfg.bokeh_radius[1]} px; subject patches labelled sharp, "
-        "background patches blurry); then shot + read noise, optional unsharp mask, JPEG q60-95. Sources were randomly "
-        "downscaled 0.45-1x first.",
+        "background patches blurry); then shot + read noise, unsharp mask (half the renders, amount <= 0.8), "
+        "JPEG q60-95. Sources were randomly downscaled 0.45-1x first.",
         "- Split **by source group** (scene / person / object), seeded hash: "
         + ", ".join(f"{k} {len(v)} groups" for k, v in R["split"].items())
         + f". Patches: {R['n_patches']['train']} train, {R['n_patches']['val']} val.",
@@ -493,9 +575,11 @@ def write_card(path: Path, R: dict, cfg: Config):
         if v:
             lines.append(f"| {name} (n={v['n']}) | {_pct(v['cnn'])} | {_pct(v['lap'])} | >= 90 % |")
     lines += [f"| photos returned as unsure (blurry=None) | {R['real_unsure']} | | |", ""]
-    lines += ["Per photo (probability blurry):", "", "| file | label | CNN p | blurry | laplacian |", "|---|---|---|---|---|"]
+    lines += ["Per photo (model output, calibrated probability, decision, baseline):", "",
+              "| file | label | model p | calibrated p | blurry | laplacian |", "|---|---|---|---|---|---|"]
     for r in R["real_rows"]:
-        lines.append(f"| {Path(r['path']).name} | {r['label']} | {r['probability']} | {r['blurry']} | {r['laplacian']} |")
+        lines.append(f"| {Path(r['path']).name} | {r['label']} | {r.get('model_probability')} | {r['probability']} | "
+                     f"{r['blurry']} | {r['laplacian']} |")
     lines += ["", "## Results on synthetic renderings of the test-group photos (photo level, subject rule)", "",
               "| rendering | n | CNN called blurry | baseline called blurry |", "|---|---|---|---|"]
     for k in ("sharp", "bokeh", "defocus", "shake", "linear"):
@@ -503,9 +587,9 @@ def write_card(path: Path, R: dict, cfg: Config):
         if v:
             lines.append(f"| {k} | {v['n']} | {_pct(v['cnn'])} | {_pct(v['lap'])} |")
     lines += [f"\nBalanced accuracy: CNN {_pct(st['cnn_balanced'])}, baseline {_pct(st['lap_balanced'])}. "
-              "Bokeh is labelled sharp (target: called blurry <= 3 %). Defocus at radius 2/4/8 px, shake 10/24/48 px, "
+              "Bokeh is labelled sharp (target: called blurry <= 3 %); its sharp subject is an ellipse centred on a detailed spot. Defocus at radius 2/4/8 px, shake 10/24/48 px, "
               "linear 16/40 px.",
-              f"Val-optimal CNN threshold (not applied, for information): {R['cnn_threshold_val_optimum']}.", ""]
+              f"CNN threshold {R['cnn_threshold']} (chosen on the synthetic val photos, stored in `models/blur.json`).", ""]
     P = R.get("portraits")
     if P:
         lines += ["## Real portraits of the val/test groups (face rule when a face is found)", ""]
@@ -529,10 +613,17 @@ def write_card(path: Path, R: dict, cfg: Config):
         "",
         "## Limits",
         "- The real test set is tiny (20 photos, 7 scenes, phones and one DSLR); percentages move by 14 points per photo "
-        "of a class. No real shallow-depth-of-field portraits with labels were available: bokeh is measured on synthetic "
+        "of a class. It is held out from training and from every threshold, but it is not pristine: during development "
+        "it showed that the first model missed long real motion blur (streaks of 100+ px). Tried in response, judged on "
+        "the synthetic val photos and the real set: synthetic motion up to 150 px, shake whose length varies across the "
+        "frame, stronger sharpening and post-blur downscaling (real motion recall unchanged at 2/7, synthetic test "
+        "worse: not kept); ranking cells by 2-D detail (structure-tensor minimum eigenvalue) instead of edge energy; "
+        "stacking the CNN with the Laplacian measure by logistic regression fitted on val (no gain on val). "
+        "No real shallow-depth-of-field portraits with labels were available: bokeh is measured on synthetic "
         "bokeh and on unlabelled real portraits assumed sharp.",
         "- Data licences: research/evaluation use only (see each SOURCE.md); no image is shipped.",
-        f"- Training run: {R['total_s']} s total (data generation, training, export, evaluation).",
+        f"- Run time on the shared 2-core machine: {R['train_s']} s for data generation, training and export; "
+        f"{R['eval_s']} s for calibration and evaluation.",
         "",
         "## Training history",
         "",
@@ -543,4 +634,7 @@ def write_card(path: Path, R: dict, cfg: Config):
 
 
 if __name__ == "__main__":
-    main()
+    if "--eval-only" in sys.argv[1:]:
+        eval_only()
+    else:
+        main()

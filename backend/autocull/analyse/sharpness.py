@@ -7,10 +7,14 @@ Input
 Output
     ``{"blurry": bool | None, "probability": float | None, "score": float | None,
     "region": "face" | "subject" | "frame", "laplacian": float | None, "patches": int,
-    "threshold": float, "method": "cnn" | "laplacian", "reason": str}``
+    "threshold": 0.5, "model_probability": float | None, "model_threshold": float,
+    "method": "cnn" | "laplacian", "reason": str}``
 
-    - ``probability`` in [0, 1]: the probability that the judged region is blurry (missed
-      focus, camera shake, subject motion); ``blurry = probability >= threshold``.
+    - ``probability`` in [0, 1]: how likely the judged region is blurry (missed focus, camera
+      shake, subject motion), calibrated so that ``blurry = probability >= 0.5``: the model's
+      own output (``model_probability``) is mapped monotonically so its decision threshold
+      (``model_threshold``, chosen on validation data by the training run and stored in
+      ``models/blur.json``) lands on 0.5.
     - ``score`` in [0, 1] = ``1 - probability`` (sharpness, higher is sharper).
     - ``region``: which rule decided. ``face``: the eye band of the largest face(s);
       ``subject``: the most detailed, centre-weighted part of the frame (the part most likely
@@ -53,8 +57,9 @@ SHARPEST_SUBJECT = 3       # a region's probability = mean over its sharpest few
 SHARPEST_FACE = 2
 FLAT_STD = 4.0             # structure std (gray levels) under which a patch is featureless
 CENTRE_WEIGHT = 0.35       # detail score falls off by this much towards the corners
-THRESHOLD = 0.5            # blurry when probability >= THRESHOLD
-LAPLACIAN_THRESHOLD = 0.05  # baseline: blurry when the normalised Laplacian variance is below
+DETAIL = "gradient"        # how cells are ranked: "gradient" (edge energy) or "corner" (2-D detail)
+THRESHOLD = 0.5            # blurry when probability >= threshold (default; models/blur.json overrides)
+LAPLACIAN_THRESHOLD = 0.1  # baseline: blurry below this (default; models/blur.json overrides)
 MODEL_NAME = "blur"
 
 __all__ = [
@@ -156,15 +161,27 @@ def _cell_grid(decoded, work: float):
     while ci // (2 * f) >= 8 and g.shape[1] // (2 * f) >= 256:
         f *= 2
     small = cv2.resize(g, (g.shape[1] // f, g.shape[0] // f), interpolation=cv2.INTER_AREA) if f > 1 else g
+    cs = ci / f
+    csi = max(1, int(round(cs)))
+    hh, ww = int(round(ny * cs)), int(round(nx * cs))
+    small = small[:hh, :ww].astype(np.float32)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
-    mag = np.abs(gx) + np.abs(gy)
-    cs = ci / f
-    mag = cv2.resize(mag, (int(round(nx * ci / f)), int(round(ny * ci / f))), interpolation=cv2.INTER_AREA) \
-        if abs(cs - round(cs)) > 1e-6 else mag
-    csi = max(1, int(round(cs)))
-    mag = mag[:ny * csi, :nx * csi]
-    scores = mag.reshape(ny, csi, nx, csi).mean(axis=(1, 3))
+
+    def cell_means(a):
+        if a.shape != (ny * csi, nx * csi):
+            a = cv2.resize(a, (nx * csi, ny * csi), interpolation=cv2.INTER_AREA)
+        return a.reshape(ny, csi, nx, csi).mean(axis=(1, 3))
+
+    if DETAIL == "corner":
+        # 2-D detail: the smaller eigenvalue of the cell's gradient structure tensor. A cell
+        # whose only structure is a straight edge (or a motion streak) says nothing about blur
+        # along that edge; corners and texture show blur in every direction.
+        jxx, jyy, jxy = cell_means(gx * gx), cell_means(gy * gy), cell_means(gx * gy)
+        lam_min = 0.5 * (jxx + jyy) - np.sqrt(0.25 * (jxx - jyy) ** 2 + jxy ** 2)
+        scores = np.sqrt(np.maximum(lam_min, 0.0))
+    else:
+        scores = cell_means(np.abs(gx) + np.abs(gy))
     yy, xx = np.mgrid[0:ny, 0:nx]
     r2 = ((xx + 0.5) / nx - 0.5) ** 2 + ((yy + 0.5) / ny - 0.5) ** 2
     scores = scores * (1.0 - CENTRE_WEIGHT * r2 / 0.5)
@@ -276,6 +293,29 @@ def _sharpest_mean(values: np.ndarray, k: int, lowest: bool = True) -> float:
     return float(v[: max(1, min(k, len(v)))].mean())
 
 
+_CALIBRATION: dict = {}
+
+
+def calibration() -> dict:
+    """Decision thresholds chosen on validation data by the training run, stored next to the
+    model as ``models/blur.json`` (``{"threshold": .., "laplacian_threshold": ..}``); defaults
+    when absent."""
+    from autocull import models
+    path = models.model_path(MODEL_NAME).with_suffix(".json")
+    key = str(path)
+    if key not in _CALIBRATION:
+        cal = {"threshold": THRESHOLD, "laplacian_threshold": LAPLACIAN_THRESHOLD}
+        try:
+            import json
+            with open(path) as fh:
+                loaded = json.load(fh)
+            cal.update({k: float(loaded[k]) for k in cal if k in loaded})
+        except (OSError, ValueError, TypeError):
+            pass
+        _CALIBRATION[key] = cal
+    return _CALIBRATION[key]
+
+
 def _model_or_none():
     from autocull import models
     try:
@@ -294,16 +334,28 @@ def _judge(patches: np.ndarray, sharpest: int, interp):
     if interp is not None:
         prob = _sharpest_mean(predict_patches(arr, interp), sharpest)
     else:  # no model file: the classical measure, mapped to a pseudo-probability
-        prob = float(1.0 / (1.0 + np.exp(8.0 * (np.log(lap + 1e-6) - np.log(LAPLACIAN_THRESHOLD)))))
+        lt = calibration()["laplacian_threshold"]
+        prob = float(1.0 / (1.0 + np.exp(8.0 * (np.log(lap + 1e-6) - np.log(lt)))))
     return prob, lap, len(keep)
+
+
+def calibrated(p: float, threshold: float) -> float:
+    """Map a model probability monotonically so the decision threshold lands on 0.5
+    (piecewise linear: [0, threshold] -> [0, 0.5], [threshold, 1] -> [0.5, 1]); the policy's
+    default blur threshold 0.5 then matches ``blurry``."""
+    t = min(max(float(threshold), 1e-3), 1 - 1e-3)
+    p = min(max(float(p), 0.0), 1.0)
+    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1.0 - t)
 
 
 def assess(decoded, faces) -> dict:
     """Judge whether the subject of ``decoded`` is in focus; see the module docstring."""
     interp = _model_or_none()
     method = "cnn" if interp is not None else "laplacian"
+    threshold = calibration()["threshold"] if interp is not None else 0.5
     result = {"blurry": None, "probability": None, "score": None, "region": "frame",
-              "laplacian": None, "patches": 0, "threshold": THRESHOLD, "method": method,
+              "laplacian": None, "patches": 0, "threshold": 0.5, "model_probability": None,
+              "model_threshold": threshold, "method": method,
               "reason": ""}
 
     # 1. Faces: the eye band of the largest faces (any face in focus makes the photo sharp).
@@ -335,9 +387,12 @@ def assess(decoded, faces) -> dict:
             result.update(region=region, reason="featureless (no detail to judge)")
             return result
 
-    blurry = bool(prob >= THRESHOLD)
+    raw = float(prob)
+    prob = calibrated(raw, threshold)
+    blurry = bool(prob >= 0.5)
     result.update(
         blurry=blurry, probability=round(float(prob), 4), score=round(1.0 - float(prob), 4),
+        model_probability=round(raw, 4),
         region=region, laplacian=round(float(lap), 4), patches=int(n),
         reason=f"{region} {'blurry' if blurry else 'sharp'} (sharpness {1.0 - prob:.2f})",
     )
