@@ -360,3 +360,67 @@ def test_same_framing_reshot_later_is_a_series():
     res = groups.group(recs)
     assert res[0] and res[1] and res[0]["id"] == res[1]["id"] and res[0]["kind"] == "burst"
     assert res[2] is None and res[3] is None
+
+
+def test_downscaled_copy_does_not_beat_its_original():
+    # per pixel, a half-size export looks sharper than the original (its blur is halved too); at a
+    # common scale they are the same picture, so the original (more pixels) is the keeper
+    img = cv2.resize(bgr(skdata.astronaut()), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    small = cv2.resize(img, (512, 512), interpolation=cv2.INTER_AREA)
+    for orig_blurry in (False, True):
+        recs = [record("/shoot/IMG_0800.JPG", img, 0.0, blurry=orig_blurry, prob=0.62 if orig_blurry else 0.30),
+                record("/exports/IMG_0800-small.jpg", small, 0.0, prob=0.05)]
+        res = groups.group(recs)
+        assert res[0] and res[1] and res[0]["id"] == res[1]["id"] and res[0]["kind"] == "duplicate"
+        assert res[0]["best"] and not res[1]["best"], res
+        assert "more pixels of the same picture" in res[1]["reason"], res[1]["reason"]
+        assert "sharper" not in res[1]["reason"]
+
+
+def test_sharpness_differences_inside_the_tie_band_are_ties():
+    img = bgr(skdata.astronaut())
+    frames = [img, jitter(img, dx=0.01, gain=1.05), jitter(img, dx=-0.01, gain=0.95)]
+    # 0.90 vs 0.87 vs 0.86: all within the 0.05 band of the sharpest -> the earliest frame wins
+    recs = [record(f"/shoot/IMG_09{k}.JPG", f, 0.3 * k, prob=p) for k, (f, p) in enumerate(zip(frames, (0.13, 0.10, 0.14)))]
+    res = groups.group(recs)
+    assert [m["best"] for m in res] == [True, False, False]
+    assert all("earlier frame" in m["reason"] for m in res[1:]), [m["reason"] for m in res]
+    # equal scores, one frame flagged blurry: the reason names the flag, not "sharper (1.00 vs 1.00)"
+    recs = [record("/shoot/A.JPG", frames[0], 0.0, prob=0.0),
+            record("/shoot/B.JPG", frames[1], 0.3, blurry=True, prob=0.0),
+            record("/shoot/C.JPG", frames[2], 0.6, blurry=None, prob=0.0)]
+    res = groups.group(recs)
+    assert [m["best"] for m in res] == [True, False, False]
+    assert res[1]["reason"] == "A is not blurry (this frame is)"
+    assert res[2]["reason"] == "A is known to be sharp (no sharpness verdict here)"
+    # a clear difference is still reported with its evidence
+    recs = [record("/shoot/A.JPG", frames[0], 0.0, prob=0.30), record("/shoot/B.JPG", frames[1], 0.3, prob=0.05)]
+    res = groups.group(recs)
+    assert res[1]["best"] and res[0]["reason"] == "B is sharper (frame 0.95 vs 0.70)"
+    for r in [m["reason"] for m in res]:
+        assert "(1.00 vs 1.00)" not in r
+
+
+def test_reshoot_of_the_same_framing_joins_within_minutes_not_hours():
+    img = bgr(skdata.astronaut())
+    again = soft(img, 1.0)                       # the same framing, focus slightly off
+    res = groups.group([record("/s/IMG_1.JPG", img, 0.0), record("/s/IMG_2.JPG", again, 41.2, blurry=True, prob=0.7)])
+    assert res[0] and res[1] and res[0]["id"] == res[1]["id"] and res[0]["kind"] == "burst"
+    assert res[0]["best"] and "IMG_1 is sharper" in res[1]["reason"]
+    assert res[0]["reason"].startswith("best of 2 shots of the same framing over 41 s")
+    # a tripod time-lapse: identical framing every 10 minutes is not one burst
+    res = groups.group([record(f"/s/TL_{k}.JPG", jitter(img, gain=1.0 + 0.02 * k), 600.0 * k) for k in range(3)])
+    assert all(m is None for m in res)
+
+
+def test_shutter_change_without_a_brightness_change_is_no_bracket():
+    # aperture priority as a cloud passes: the camera doubles the exposure time, the photo looks the same
+    img = bgr(skdata.chelsea())
+    recs = [record(f"/s/AV_{k}.JPG", jitter(img, dx=0.005 * k), 0.5 * k, exposure_time=1 / 250 * 2 ** k) for k in range(3)]
+    res = groups.group(recs)
+    assert all(m is not None and m["kind"] == "burst" for m in res), res
+    # the same shutter steps with the brightness following: a manual bracket
+    recs = [record(f"/s/MB_{k}.JPG", jitter(img, dx=0.005 * k, gain=2.0 ** k), 0.5 * k, exposure_time=1 / 250 * 2 ** k)
+            for k in range(3)]
+    res = groups.group(recs)
+    assert all(m is not None and m["kind"] == "bracket" for m in res), res

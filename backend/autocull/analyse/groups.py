@@ -78,12 +78,16 @@ Panoramas: a pair that matches in colour but whose thumbnails line up only after
 sideways (or vertical) shift (>= ``pano_min_shift`` of the frame) with the same exposure is a
 panorama step and is not joined. Small shifts (hand-held bursts) are joined.
 
-Best frame of a burst/duplicate group, in order: not blurry (``sharpness.blurry``), eyes open on
-every face (``eyes.state``), exposure ok (``exposure.state``), then subject sharpness
-(1 - ``sharpness.probability``, compared in steps of ``sharpness_tie``), then the tie-breakers:
-eyes most clearly open (lowest worst-face ``closed_probability``), more pixels (the original
-beats a downsized copy), colour over grey, earliest capture time (the first frame of a burst
-is the moment the photographer reacted to), then path order.
+Best frame of a burst/duplicate group, by elimination, in order: not blurry
+(``sharpness.blurry``), eyes open on every face (``eyes.state``), exposure ok
+(``exposure.state``), subject sharpness (1 - ``sharpness.probability``: frames within
+``sharpness_tie`` of the sharpest all stay in, smaller differences are ties), eyes most clearly
+open (lowest worst-face ``closed_probability``, same band), more pixels (2 % band), colour over
+grey, earliest capture time (the first frame of a burst is the moment the photographer reacted
+to), then input order. Copies of one picture at different sizes are compared at a common scale: a
+smaller copy takes the sharpness and eye evidence of the largest copy, so the pixel count decides
+(a downscaled export looks sharper per pixel but shows nothing more). The reason names the stage
+that decided and its evidence.
 
 Thresholds live in :data:`DEFAULTS`; ``settings["strictness"]`` ("loose", "normal", "strict")
 picks a preset from :data:`STRICTNESS` and any explicit key overrides it.
@@ -140,12 +144,16 @@ DEFAULTS: dict = {
     "dup_hamming": 8,             # pHash distance (direct or mirrored)
     "dup_ncc": 0.97,              # and 32x32 thumbnail NCC (same orientation as the hash match)
     "dup_time_s": 1.0,            # capture times further apart than this make it a burst
+    "reshoot_window_s": 300.0,    # timed frames further apart than this are never joined, not even
+                                  # as the same picture (a tripod time-lapse is not one burst)
     # brackets
     "bracket_window_s": 2.0,      # gap between bracket frames (plus the earlier exposure time)
     "bracket_min_ev": 0.6,        # smallest exposure step (EV) that counts as bracketing
     "bracket_content": True,      # without EXIF exposure data, detect brackets from content
     "bracket_content_ncc": 0.55,  # structure match (NCC of rank-normalised thumbnails)
     "bracket_content_step": 0.5,  # log2 ratio of mean grey levels that counts as a step
+    "bracket_level_share": 0.15,  # manual bracket: the mean level must move >= this x the EV step
+                                  # (log2), in the step's direction
     # panoramas
     "pano_min_shift": 0.15,       # fraction of the frame
     "pano_ncc": 0.55,             # overlap NCC after the shift
@@ -774,8 +782,11 @@ def _bracket_step(T: _Table, a: int, b: int, th: dict, stats: dict) -> bool:
         return True   # exposure compensation changed within seconds: auto-exposure bracketing
     ea, eb = T.light_ev[a], T.light_ev[b]
     if not (math.isnan(ea) or math.isnan(eb)):
-        # manual bracketing: the exposure steps with the bias constant, on the same scene
-        return abs(ea - eb) >= min_ev and _same_structure(T, a, b, th)
+        # manual bracketing: the exposure steps with the bias constant, on the same scene, and the
+        # photo's brightness follows (a shutter change alone may be the camera answering a change
+        # of light, e.g. a cloud, in aperture priority: then the frames look alike and are no bracket)
+        return (abs(ea - eb) >= min_ev and _brightness_follows(T, a, b, ea - eb, th)
+                and _same_structure(T, a, b, th))
     if not th["bracket_content"]:
         return False
     # no EXIF exposure data: content fallback (same structure, the level steps by > ~1 stop)
@@ -784,6 +795,17 @@ def _bracket_step(T: _Table, a: int, b: int, th: dict, stats: dict) -> bool:
         return False
     return (abs(math.log2(max(ma, 1.0) / max(mb, 1.0))) >= th["bracket_content_step"]
             and _same_structure(T, a, b, th))
+
+
+def _brightness_follows(T: _Table, a: int, b: int, d_ev: float, th: dict) -> bool:
+    """The mean grey level moved in the direction of the exposure step, by at least
+    ``bracket_level_share`` of it (in log2 of the gamma-encoded level a step of s EV moves the mean
+    by about s / 2.2 before clipping). Without levels, EXIF alone decides."""
+    ma, mb = T.mean[a], T.mean[b]
+    if math.isnan(ma) or math.isnan(mb):
+        return True
+    d_level = math.log2(max(ma, 1.0) / max(mb, 1.0))
+    return d_level * math.copysign(1.0, d_ev) >= th["bracket_level_share"] * abs(d_ev)
 
 
 def _same_structure(T: _Table, a: int, b: int, th: dict) -> bool:
@@ -796,7 +818,7 @@ def _same_structure(T: _Table, a: int, b: int, th: dict) -> bool:
 # Best frame
 # ---------------------------------------------------------------------------------------------
 
-def _quality(rec: dict, pixels: float, colour: bool, t: float, tie: float):
+def _quality(rec: dict, pixels: float, colour: bool, t: float):
     sh = rec.get("sharpness") or {}
     blurry = sh.get("blurry")
     p = sh.get("probability")
@@ -811,52 +833,121 @@ def _quality(rec: dict, pixels: float, colour: bool, t: float, tie: float):
         "blurry": blurry, "sharp": sharp_score, "region": sh.get("region") or "frame",
         "eyes": est, "n_faces": len(faces), "n_closed": n_closed,
         "worst_closed": max(closed) if closed else 0.0, "exposure": ex,
-        "key": (
-            {False: 2, None: 1, True: 0}.get(blurry, 1),
-            0 if (est == "closed" or n_closed) else (1 if est == "unsure" else 2),
-            0 if ex in ("under", "over", "misfire") else 1,
-            -1 if sharp_score is None else int(sharp_score / tie + 1e-9),
-            -(max(closed) if closed else 0.0),
-            pixels,
-            1 if colour else 0,
-            -(t if t == t else 0.0),
-        ),
+        "pixels": float(pixels), "colour": bool(colour), "time": t, "same_as": None,
     }
+
+
+def _same_picture_scale(q: dict, mem: list, dup_edges: list) -> None:
+    """Copies of one picture at different sizes (duplicate links) are compared at a common scale:
+    a downscaled copy looks sharper per pixel than its original but shows nothing the original
+    does not, so a smaller copy (< 90 % of the pixels) takes the sharpness and eye evidence of the
+    largest copy of that picture, and the pixel count then decides between them."""
+    if not dup_edges:
+        return
+    uf = {k: k for k in mem}
+
+    def find(x):
+        while uf[x] != x:
+            uf[x] = uf[uf[x]]
+            x = uf[x]
+        return x
+    for i, j in dup_edges:
+        if i in uf and j in uf:
+            uf[find(i)] = find(j)
+    classes: dict = {}
+    for k in mem:
+        classes.setdefault(find(k), []).append(k)
+    for cls in classes.values():
+        if len(cls) < 2:
+            continue
+        top = max(cls, key=lambda k: (q[k]["pixels"], -k))
+        for k in cls:
+            if q[k]["pixels"] < 0.9 * q[top]["pixels"]:
+                for key in ("blurry", "sharp", "region", "eyes", "n_faces", "n_closed", "worst_closed"):
+                    q[k][key] = q[top][key]
+                q[k]["same_as"] = top
+
+
+_BLUR_RANK = {False: 2, None: 1, True: 0}
+
+
+def _eyes_rank(q: dict) -> int:
+    return 0 if (q["eyes"] == "closed" or q["n_closed"]) else (1 if q["eyes"] == "unsure" else 2)
+
+
+def _rank(mem: list, q: dict, tie: float):
+    """The best frame of a group, by elimination: each stage keeps the members that are best on
+    one criterion (within ``tie`` for the scores: smaller differences are ties); the first stage
+    that leaves one member decides. Returns (best, {member: (stage, frame it lost to)})."""
+    alive = list(mem)
+    lost: dict = {}
+
+    def keep(stage, value, band=0.0):
+        nonlocal alive
+        vals = {k: value(k) for k in alive}
+        top_k = max(alive, key=lambda k: vals[k])
+        top = vals[top_k]
+        kept = [k for k in alive if vals[k] >= top - band - 1e-9]
+        for k in alive:
+            if k not in kept:
+                lost[k] = (stage, top_k)
+        alive = kept
+
+    keep("blurry", lambda k: _BLUR_RANK.get(q[k]["blurry"], 1))
+    keep("eyes", lambda k: _eyes_rank(q[k]))
+    keep("exposure", lambda k: 0 if q[k]["exposure"] in ("under", "over", "misfire") else 1)
+    keep("sharp", lambda k: -1.0 if q[k]["sharp"] is None else q[k]["sharp"], tie)
+    keep("open", lambda k: -q[k]["worst_closed"], tie)
+    # more pixels: differences under 2 % are a tie (the same sensor, a crop of a few pixels)
+    keep("pixels", lambda k: math.log(max(q[k]["pixels"], 1.0)), 0.02)
+    keep("colour", lambda k: 1 if q[k]["colour"] else 0)
+    keep("time", lambda k: -(q[k]["time"] if q[k]["time"] == q[k]["time"] else 0.0))
+    keep("order", lambda k: -k)
+    return alive[0], lost
 
 
 def _fmt(x) -> str:
     return "?" if x is None else f"{x:.2f}"
 
 
-def _why(best_name: str, qb: dict, qo: dict) -> str:
-    """Why the best frame beat another member (first criterion that differs)."""
-    kb, ko = qb["key"], qo["key"]
-    if kb[0] != ko[0]:
+def _why(best_name: str, qb: dict, qo: dict, stage: str, qw: dict, winner_name: str) -> str:
+    """Why this member is not the best: the stage where it dropped out, with the evidence that
+    decided it (qw: the frame it lost to at that stage; usually the best frame itself)."""
+    if stage == "blurry":
         if qo["blurry"]:
-            return (f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])}, "
-                    "this frame is blurry)")
-        return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
-    if kb[1] != ko[1]:
-        if ko[1] == 0:
+            if qw["sharp"] is not None and qo["sharp"] is not None and _fmt(qw["sharp"]) != _fmt(qo["sharp"]):
+                return (f"{best_name} is sharper ({qw['region']} {_fmt(qw['sharp'])} vs {_fmt(qo['sharp'])}, "
+                        "this frame is blurry)")
+            return f"{best_name} is not blurry (this frame is)"
+        return f"{best_name} is known to be sharp (no sharpness verdict here)"
+    if stage == "eyes":
+        if _eyes_rank(qo) == 0:
             return f"{best_name} has eyes open (closed here)"
         return f"{best_name} has eyes clearly open (unsure here)"
-    if kb[2] != ko[2]:
+    if stage == "exposure":
         return f"{best_name} is better exposed ({qo['exposure']} here)"
-    if kb[3] != ko[3]:
-        return f"{best_name} is sharper ({qb['region']} {_fmt(qb['sharp'])} vs {_fmt(qo['sharp'])})"
-    if abs(kb[4] - ko[4]) > 1e-9:
+    if stage == "sharp":
+        if qo["sharp"] is None:
+            return f"{best_name} has a sharpness score ({qw['region']} {_fmt(qw['sharp'])}; none here)"
+        if winner_name != best_name:
+            return (f"{best_name} wins among the sharpest frames; this one is less sharp "
+                    f"({qo['region']} {_fmt(qo['sharp'])} vs {_fmt(qw['sharp'])} for {winner_name})")
+        return f"{best_name} is sharper ({qw['region']} {_fmt(qw['sharp'])} vs {_fmt(qo['sharp'])})"
+    if stage == "open":
         return (f"{best_name} has eyes more clearly open "
-                f"({_fmt(qb['worst_closed'])} vs {_fmt(qo['worst_closed'])} closed)")
-    if kb[5] != ko[5]:
-        return f"{best_name} has more pixels ({kb[5] / 1e6:.1f} vs {ko[5] / 1e6:.1f} MP)"
-    if kb[6] != ko[6]:
+                f"({_fmt(qw['worst_closed'])} vs {_fmt(qo['worst_closed'])} closed)")
+    if stage == "pixels":
+        same = " of the same picture" if qo.get("same_as") is not None else ""
+        return (f"{best_name} has more pixels{same} ({qw['pixels'] / 1e6:.1f} vs {qo['pixels'] / 1e6:.1f} MP"
+                + (", equally sharp at a common scale)" if same else ")"))
+    if stage == "colour":
         return f"{best_name} is in colour"
-    if kb[7] != ko[7]:
+    if stage == "time":
         return f"{best_name} is the earlier frame (same quality)"
     return f"{best_name} comes first (same quality)"
 
 
-def _why_best(kind: str, size: int, q: dict) -> str:
+def _why_best(kind: str, size: int, q: dict, span: float = 0.0, window: float = math.inf) -> str:
     bits = []
     if q["blurry"] is False:
         bits.append(f"sharp {q['region']} {_fmt(q['sharp'])}")
@@ -868,6 +959,9 @@ def _why_best(kind: str, size: int, q: dict) -> str:
         bits.append("exposure ok")
     detail = f" ({', '.join(bits)})" if bits else ""
     what = f"{size} copies" if kind == "duplicate" else f"a {kind} of {size}"
+    if kind == "burst" and span > window:
+        # the same framing re-shot later (a retake), not a burst in the camera's sense
+        what = f"{size} shots of the same framing over {span:.0f} s"
     return f"best of {what}{detail}"
 
 
@@ -894,6 +988,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         return out
     uf = _UF(n)
     edge_kind: list[tuple[int, int, str]] = []
+    dup_edges: list[tuple[int, int]] = []
 
     # 1. brackets (EXIF decides)
     in_bracket = np.zeros(n, bool)
@@ -1015,6 +1110,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         st["panorama_pairs"] = int(pano.sum())
     # bracket members do not join bursts (duplicates of a bracket frame may join its bracket)
     same_moment = ~both_t | (dt <= th["dup_time_s"])
+    joined &= ~both_t | (dt <= th["reshoot_window_s"])
     jb = in_bracket[a] | in_bracket[b]
     joined &= ~jb | (dup & same_moment)
     for p in np.flatnonzero(joined):
@@ -1022,7 +1118,9 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         uf.union(i, j)
         kind = "duplicate" if (dup[p] and same_moment[p]) else "burst"
         edge_kind.append((i, j, kind))
-    return _finish(records, T, uf, edge_kind, th, st, out)
+        if dup[p]:
+            dup_edges.append((i, j))
+    return _finish(records, T, uf, edge_kind, th, st, out, dup_edges)
 
 
 def _reference_key(T: _Table, k: int):
@@ -1032,7 +1130,7 @@ def _reference_key(T: _Table, k: int):
     return (bias, level, T.idx[k])
 
 
-def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
+def _finish(records, T: _Table, uf: _UF, edges, th, st, out, dup_edges=()):
     n = T.n
     roots = [uf.find(k) for k in range(n)]
     members: dict[int, list[int]] = {}
@@ -1041,6 +1139,9 @@ def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
     kinds: dict[int, set] = {}
     for i, j, kind in edges:
         kinds.setdefault(roots[i], set()).add(kind)
+    dup_by_root: dict[int, list] = {}
+    for i, j in dup_edges:
+        dup_by_root.setdefault(roots[i], []).append((i, j))
     gid = 0
     counts = {"burst": 0, "duplicate": 0, "bracket": 0}
     pixels, colour, times = T.pixels.tolist(), T.colour.tolist(), T.time.tolist()
@@ -1060,14 +1161,22 @@ def _finish(records, T: _Table, uf: _UF, edges, th, st, out):
                                  "best_path": T.paths[ref],
                                  "reason": f"exposure bracket of {size}: every frame is kept"}
             continue
-        q = {k: _quality(T.recs[k], pixels[k], colour[k], times[k], tie) for k in mem}
-        best = max(mem, key=lambda k: (q[k]["key"], -T.idx[k]))
+        q = {k: _quality(T.recs[k], pixels[k], colour[k], times[k]) for k in mem}
+        in_group = set(mem)
+        _same_picture_scale(q, mem, [(i, j) for i, j in dup_by_root.get(root, ()) if i in in_group])
+        best, lost = _rank(mem, q, tie)
         bname = _stem(T.paths[best])
         for k in mem:
             is_best = k == best
+            if is_best:
+                ts = [times[m] for m in mem if times[m] == times[m]]
+                span = max(ts) - min(ts) if ts else 0.0
+                reason = _why_best(kind, size, q[k], span, th["burst_window_s"])
+            else:
+                stage, w = lost[k]
+                reason = _why(bname, q[best], q[k], stage, q[w], _stem(T.paths[w]))
             out[T.idx[k]] = {"id": g, "kind": kind, "size": size, "best": is_best,
-                             "best_path": T.paths[best],
-                             "reason": _why_best(kind, size, q[k]) if is_best else _why(bname, q[best], q[k])}
+                             "best_path": T.paths[best], "reason": reason}
     st["groups"] = gid
     st.update({f"{k}_groups": v for k, v in counts.items()})
     return out
