@@ -424,3 +424,47 @@ def test_shutter_change_without_a_brightness_change_is_no_bracket():
             for k in range(3)]
     res = groups.group(recs)
     assert all(m is not None and m["kind"] == "bracket" for m in res), res
+
+
+def _face_record(path, t):
+    """A record with the face detector's faces, as the pipeline builds it (eyes.faces, and the
+    face crop in the encoding)."""
+    from autocull.analyse import faces
+    d = decode.load(path)
+    found = faces.detect(d)
+    return {"path": str(path), "ok": True, "capture_time": when(t), "width": d.width, "height": d.height,
+            "exif": {"make": "Canon", "model": "EOS R6"},
+            "eyes": {"state": "open" if found else "no_faces",
+                     "faces": [{"box": [int(v) for v in f["box"]], "main": True} for f in found]},
+            "_encoding": groups.encode(d, found)}
+
+
+def test_different_sitters_on_one_backdrop_are_not_one_series():
+    d = shared("yale_faces")
+    a = _face_record(d / "happy" / "subject12.happy.gif", 0.0)
+    b = _face_record(d / "happy" / "subject13.happy.gif", 0.8)
+    a2 = _face_record(d / "normal" / "subject12.normal.gif", 1.6)
+    assert isinstance(a["_encoding"]["face"], str) and json.loads(json.dumps(a["_encoding"])) == a["_encoding"]
+    # the whole frames alone (grey faces, same backdrop) would join the two sitters
+    res = groups.group([a, b], {"face_check": False})
+    assert res[0] and res[1] and res[0]["id"] == res[1]["id"]
+    stats = {}
+    res = groups.group([a, b, a2], stats=stats)
+    assert res[1] is None and stats["face_refused"] >= 1, res
+    assert res[0] and res[2] and res[0]["id"] == res[2]["id"]          # the same sitter still is
+
+
+def test_face_position_disagreement_refuses_a_join():
+    img = bgr(skdata.astronaut())
+    here = {"state": "open", "faces": [{"box": [180, 60, 120, 140], "main": True}]}
+    moved = {"state": "open", "faces": [{"box": [20, 300, 120, 140], "main": True}]}
+    recs = [record("/s/P_1.JPG", img, 0.0), record("/s/P_2.JPG", jitter(img, dx=0.01), 0.4)]
+    recs[0]["eyes"] = recs[1]["eyes"] = here
+    res = groups.group(recs)
+    assert res[0] and res[1] and res[0]["id"] == res[1]["id"]
+    recs[1]["eyes"] = moved
+    assert groups.group(recs) == [None, None]
+    assert groups.group(recs, {"face_check": False})[0] is not None
+    # no face found in one frame (a turned head, a blurred frame): nothing to compare, no refusal
+    recs[1]["eyes"] = {"state": "no_faces", "faces": []}
+    assert groups.group(recs)[0] is not None

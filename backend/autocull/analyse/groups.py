@@ -2,12 +2,13 @@
 
 Two entry points (see docs/groups.md for the method and the measured numbers):
 
-``encode(decoded) -> dict``
+``encode(decoded, faces=None) -> dict``
     Computed once per photo from ``decoded.image`` (BGR uint8, oriented, analysis scale) and
     cached with the analysis: 64-bit pHash (and the pHash of the mirrored image, so a flipped
     copy is still a copy), 64-bit dHash, a normalised HSV histogram (8 hue x 3 saturation x
     4 value bins), a 32x32 grey thumbnail (base64) for the structural checks, mean/std level
-    and the photo's size. JSON-serialisable; no capture time or exposure settings (those come
+    and the photo's size; with ``faces`` (the face detector's list), a 16x16 grey crop of the
+    largest face (``face``). JSON-serialisable; no capture time or exposure settings (those come
     from the record's ``capture_time`` and ``exif``).
 
 ``group(records, settings=None, stats=None) -> list[dict | None]``
@@ -57,6 +58,12 @@ Rules for a pair (thresholds in :data:`DEFAULTS`):
   NCC and histograms cannot tell grey faces on one backdrop apart.
 - *content only* (a side has no capture time): the ``notime_*`` / ``grey_notime_ncc``
   thresholds, stricter.
+
+*Faces* (``face_check``): a pair joined by any rule but the duplicate one whose records both
+have faces (``eyes.faces``) is refused when the largest main face moved more than ``face_pos``
+of the frame, changed width by more than ``face_size`` (log ratio), or, when both encodings hold
+the face crop, the edge structure of the crops correlates less than ``face_ncc``: a different
+sitter on the same backdrop.
 
 Kinds, and what policy must do with them:
 
@@ -130,10 +137,10 @@ DEFAULTS: dict = {
     "series_window_s": 30.0,      # colour photos re-shot later (same pose, same framing):
     "series_ncc": 0.70,           # ... NCC at least this
     "series_hist": 0.80,          # ... and a colour match at least this
-    "grey_hist": 0.80,            # grey photos: level-histogram match that allows the shift check
+    "grey_hist": 0.70,            # grey photos: level-histogram match that allows the shift check
     "grey_ncc": 0.60,             # grey pairs, fast gap: edge-structure NCC (16x16) needed
-    "grey_slow_ncc": 0.75,        # grey pairs, gap <= burst_window_s
-    "grey_shift_ncc": 0.70,       # grey pairs: edge-structure NCC after aligning a small shift
+    "grey_slow_ncc": 0.65,        # grey pairs, gap <= burst_window_s
+    "grey_shift_ncc": 0.60,       # grey pairs: edge-structure NCC after aligning a small shift
     "grey_notime_ncc": 0.85,      # grey pairs without capture time
     # content only (no capture time on one side)
     "notime_ncc": 0.85,
@@ -146,6 +153,11 @@ DEFAULTS: dict = {
     "dup_time_s": 1.0,            # capture times further apart than this make it a burst
     "reshoot_window_s": 300.0,    # timed frames further apart than this are never joined, not even
                                   # as the same picture (a tripod time-lapse is not one burst)
+    # faces (portrait series): frames whose main faces disagree are not joined (duplicates excepted)
+    "face_check": True,
+    "face_pos": 0.10,             # largest main face's centre moved more than this (fraction of the frame)
+    "face_size": 0.25,            # ... or its width changed by more than this (|log ratio|)
+    "face_ncc": 0.40,             # ... or the edge structure of the 16x16 face crops correlates less
     # brackets
     "bracket_window_s": 2.0,      # gap between bracket frames (plus the earlier exposure time)
     "bracket_min_ev": 0.6,        # smallest exposure step (EV) that counts as bracketing
@@ -168,7 +180,7 @@ STRICTNESS: dict = {
     "loose": {
         "burst_window_s": 15.0, "burst_fast_s": 4.0, "burst_ncc": 0.50, "burst_ncc_lo": 0.20,
         "burst_hist": 0.40, "burst_hamming": 26, "slow_ncc": 0.70, "shift_ncc": 0.65,
-        "grey_hist": 0.75, "grey_ncc": 0.50, "grey_slow_ncc": 0.70, "grey_shift_ncc": 0.60,
+        "grey_hist": 0.65, "grey_ncc": 0.50, "grey_slow_ncc": 0.60, "grey_shift_ncc": 0.55, "face_ncc": 0.30,
         "grey_notime_ncc": 0.80, "notime_ncc": 0.80, "notime_ncc_lo": 0.50, "notime_hist": 0.65,
         "notime_hamming": 16, "dup_hamming": 10, "dup_ncc": 0.95,
         "series_window_s": 60.0, "series_ncc": 0.60, "series_hist": 0.70,
@@ -178,6 +190,7 @@ STRICTNESS: dict = {
         "burst_window_s": 2.0, "burst_fast_s": 0.7, "burst_ncc": 0.80, "burst_ncc_lo": 0.50,
         "burst_hist": 0.70, "burst_hamming": 16, "slow_ncc": 0.90, "shift_ncc": 0.85,
         "grey_hist": 0.95, "grey_ncc": 0.80, "grey_slow_ncc": 0.90, "grey_shift_ncc": 0.95,
+        "face_ncc": 0.50, "face_pos": 0.08,
         "grey_notime_ncc": 0.92, "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85,
         "notime_hamming": 8, "dup_hamming": 5, "dup_ncc": 0.985,
         "series_window_s": 10.0, "series_ncc": 0.85, "series_hist": 0.90,
@@ -279,8 +292,32 @@ def _work_image(bgr: np.ndarray) -> np.ndarray:
     return bgr
 
 
-def encode(decoded) -> dict:
-    """Per-photo encoding for grouping (JSON-serialisable; see the module docstring)."""
+FACE = 16           # side of the stored face crop (grey)
+
+
+def _face_crop(decoded, img: np.ndarray, faces) -> str | None:
+    """16x16 grey crop of the largest face (box in full-resolution pixels), base64 of its 256
+    bytes + 2 zero bytes (no padding, so a batch decodes in one call): a tiny signature that tells
+    two sitters on one backdrop apart."""
+    boxes = [f.get("box") for f in faces or [] if isinstance(f, dict) and f.get("box")]
+    if not boxes:
+        return None
+    x, y, w, h = (float(v) for v in max(boxes, key=lambda b: b[2] * b[3]))
+    s = float(getattr(decoded, "scale", 1.0) or 1.0)
+    H, W = img.shape[:2]
+    x0, y0 = max(0, int(round(x * s))), max(0, int(round(y * s)))
+    x1, y1 = min(W, int(round((x + w) * s))), min(H, int(round((y + h) * s)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    crop = cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    crop = cv2.resize(crop, (FACE, FACE), interpolation=cv2.INTER_AREA)
+    return base64.b64encode(np.ascontiguousarray(crop, dtype=np.uint8).tobytes() + b"\0\0").decode("ascii")
+
+
+def encode(decoded, faces=None) -> dict:
+    """Per-photo encoding for grouping (JSON-serialisable; see the module docstring). ``faces``
+    (optional): the face detector's list (``box`` [x, y, w, h] in full-resolution pixels); the
+    largest face's 16x16 grey crop is then stored as ``face``."""
     img = decoded.image
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -310,6 +347,7 @@ def encode(decoded) -> dict:
         "width": int(getattr(decoded, "width", img.shape[1])),
         "height": int(getattr(decoded, "height", img.shape[0])),
         "orientation": int(exif.get("orientation") or 1),
+        "face": _face_crop(decoded, img, faces) if faces else None,
     }
 
 
@@ -433,6 +471,33 @@ class _Table:
         self.exptime = t
         self.light_ev = ev
         self.camera = [(str(x.get("make") or ""), str(x.get("model") or "")) for x in ex]
+        # faces (from the record's eyes.faces): main-face count, the largest main face's centre and
+        # width as fractions of the frame; -1 / nan when the record says nothing about faces
+        nfaces = np.full(n, -1, np.int16)
+        fgeo = np.full((n, 3), np.nan)
+        for k, (r, e) in enumerate(zip(recs, encs)):
+            eyes = r.get("eyes")
+            if not isinstance(eyes, dict) or not eyes.get("state") or not isinstance(eyes.get("faces"), list):
+                continue
+            fl = [f for f in eyes["faces"] if isinstance(f, dict) and f.get("box")]
+            main = [f for f in fl if f.get("main")] or fl
+            nfaces[k] = len(main)
+            W = float(r.get("width") or e.get("width") or 0)
+            H = float(r.get("height") or e.get("height") or 0)
+            if main and W > 0 and H > 0:
+                x, y, w, h = (float(v) for v in max(main, key=lambda f: f["box"][2])["box"][:4])
+                fgeo[k] = ((x + w / 2) / W, (y + h / 2) / H, max(w, 1.0) / W)
+        self.nfaces = nfaces
+        self.face_geo = fgeo
+        crops = [e.get("face") for e in encs]
+        self.has_face_crop = np.array([isinstance(c, str) and len(c) == _FACE_B64 for c in crops])
+        self.face_rows = np.zeros((n, FACE * FACE), np.float32)
+        have = np.flatnonzero(self.has_face_crop)
+        if len(have):
+            raw = np.frombuffer(base64.b64decode("".join(crops[k] for k in have)), np.uint8)
+            raw = raw.reshape(len(have), FACE * FACE + 2)[:, :FACE * FACE]
+            e16 = _edge_maps(raw.reshape(len(have), FACE, FACE))
+            self.face_rows[have] = _normalise_rows(e16.reshape(len(have), -1))
         self._erows: np.ndarray | None = None
         self._erow_done: np.ndarray | None = None
 
@@ -472,6 +537,7 @@ def _decode_thumbs(strings: list) -> np.ndarray:
 
 
 _THUMB_B64 = (THUMB * THUMB + 2) // 3 * 4
+_FACE_B64 = (FACE * FACE + 2) // 3 * 4      # 344 characters, no padding
 
 
 def _normalise_rows(a: np.ndarray) -> np.ndarray:
@@ -881,28 +947,31 @@ def _rank(mem: list, q: dict, tie: float):
     that leaves one member decides. Returns (best, {member: (stage, frame it lost to)})."""
     alive = list(mem)
     lost: dict = {}
-
-    def keep(stage, value, band=0.0):
-        nonlocal alive
-        vals = {k: value(k) for k in alive}
-        top_k = max(alive, key=lambda k: vals[k])
-        top = vals[top_k]
-        kept = [k for k in alive if vals[k] >= top - band - 1e-9]
-        for k in alive:
-            if k not in kept:
+    stages = (
+        ("blurry", lambda k: _BLUR_RANK.get(q[k]["blurry"], 1), 0.0),
+        ("eyes", lambda k: _eyes_rank(q[k]), 0.0),
+        ("exposure", lambda k: 0 if q[k]["exposure"] in ("under", "over", "misfire") else 1, 0.0),
+        ("sharp", lambda k: -1.0 if q[k]["sharp"] is None else q[k]["sharp"], tie),
+        ("open", lambda k: -q[k]["worst_closed"], tie),
+        # more pixels: differences under 2 % are a tie (the same sensor, a crop of a few pixels)
+        ("pixels", lambda k: math.log(max(q[k]["pixels"], 1.0)), 0.02),
+        ("colour", lambda k: 1 if q[k]["colour"] else 0, 0.0),
+        ("time", lambda k: -(q[k]["time"] if q[k]["time"] == q[k]["time"] else 0.0), 0.0),
+        ("order", lambda k: -k, 0.0),
+    )
+    for stage, value, band in stages:
+        if len(alive) == 1:
+            break
+        vals = [value(k) for k in alive]
+        top = max(vals)
+        top_k = alive[vals.index(top)]
+        kept = []
+        for k, v in zip(alive, vals):
+            if v >= top - band - 1e-9:
+                kept.append(k)
+            else:
                 lost[k] = (stage, top_k)
         alive = kept
-
-    keep("blurry", lambda k: _BLUR_RANK.get(q[k]["blurry"], 1))
-    keep("eyes", lambda k: _eyes_rank(q[k]))
-    keep("exposure", lambda k: 0 if q[k]["exposure"] in ("under", "over", "misfire") else 1)
-    keep("sharp", lambda k: -1.0 if q[k]["sharp"] is None else q[k]["sharp"], tie)
-    keep("open", lambda k: -q[k]["worst_closed"], tie)
-    # more pixels: differences under 2 % are a tie (the same sensor, a crop of a few pixels)
-    keep("pixels", lambda k: math.log(max(q[k]["pixels"], 1.0)), 0.02)
-    keep("colour", lambda k: 1 if q[k]["colour"] else 0)
-    keep("time", lambda k: -(q[k]["time"] if q[k]["time"] == q[k]["time"] else 0.0))
-    keep("order", lambda k: -k)
     return alive[0], lost
 
 
@@ -1100,6 +1169,14 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                                        max(gs, th["grey_notime_ncc"])))
             ok[g] = ve >= need_g
         joined[check[ok]] = True
+    # faces: two frames of one portrait series show the same face in about the same place; a
+    # different sitter on the same backdrop does not (duplicates are the same picture: not checked)
+    if th["face_check"]:
+        chk = np.flatnonzero(joined & ~dup & (T.nfaces[a] > 0) & (T.nfaces[b] > 0))
+        if len(chk):
+            refuse = _faces_disagree(T, a[chk], b[chk], th)
+            joined[chk[refuse]] = False
+            st["face_refused"] = int(refuse.sum())
     # panorama steps (only where a weak match joined): the same exposure, and the frames line up
     # only after a large shift
     check = np.flatnonzero(joined & ~dup & (ncc < th["pano_check_ncc"]) & same_exp)
@@ -1121,6 +1198,21 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
         if dup[p]:
             dup_edges.append((i, j))
     return _finish(records, T, uf, edge_kind, th, st, out, dup_edges)
+
+
+def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict) -> np.ndarray:
+    """Pairs (both with faces) whose largest main faces differ in place, size or look."""
+    ga, gb = T.face_geo[a], T.face_geo[b]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved = np.maximum(np.abs(ga[:, 0] - gb[:, 0]), np.abs(ga[:, 1] - gb[:, 1])) > th["face_pos"]
+        resized = np.abs(np.log(ga[:, 2] / gb[:, 2])) > th["face_size"]
+    out = np.nan_to_num(moved, nan=0).astype(bool) | np.nan_to_num(resized, nan=0).astype(bool)
+    both = T.has_face_crop[a] & T.has_face_crop[b]
+    if both.any() and th["face_ncc"] is not None:
+        p = np.flatnonzero(both)
+        v = np.einsum("ij,ij->i", T.face_rows[a[p]], T.face_rows[b[p]])
+        out[p] |= v < th["face_ncc"]
+    return out
 
 
 def _reference_key(T: _Table, k: int):
