@@ -53,7 +53,7 @@ def analyse_decoded(d: decode.Decoded) -> dict:
     t3 = time.perf_counter()
     rec["exposure"] = exposure.assess(d)
     t4 = time.perf_counter()
-    rec["_encoding"] = groups.encode(d)
+    rec["_encoding"] = groups.encode(d, found)
     t5 = time.perf_counter()
     t.update(faces=t1 - t0, eyes=t2 - t1, sharpness=t3 - t2, exposure=t4 - t3, encode=t5 - t4)
     rec["_timings"] = {k: round(v * 1000, 2) for k, v in t.items()}
