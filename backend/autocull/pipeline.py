@@ -6,29 +6,31 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import time
 
 from autocull import SCHEMA, __version__, decode, policy
 from autocull.analyse import exposure, eyes, faces, groups, sharpness
-from autocull.models import model_path
+from autocull.models import models_dir
 
 FIELDS = ("schema", "path", "id", "ok", "error", "source", "width", "height", "capture_time", "exif",
           "sharpness", "eyes", "exposure", "group", "verdict", "rating", "label", "flag", "reasons")
 PRIVATE = ("_encoding", "_timings")
 
 
+@functools.lru_cache(maxsize=1)
 def analysis_version() -> str:
-    """Changes whenever a result could change: package version plus the models' sizes and times."""
-    parts = [__version__]
-    for name in ("blur", "eyes"):
-        p = model_path(name)
+    """Changes whenever a result could change: the package version plus a digest of the model
+    files and their calibration (``models/*.tflite``, ``models/*.json``)."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in ("blur.tflite", "blur.json", "eyes.tflite"):
         try:
-            st = p.stat()
-            parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+            digest.update(name.encode() + (models_dir() / name).read_bytes())
         except OSError:
-            parts.append(f"{name}:missing")
-    return "|".join(parts)
+            digest.update(name.encode() + b":missing")
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def empty_record(path: str, error: str | None = None, photo_id=None) -> dict:
