@@ -24,6 +24,10 @@ from pathlib import Path
 from autocull.config import DEFAULTS
 
 
+# Defects in precedence order -> the mapping entry that marks them.
+DEFECTS = {"misfire": "exposure", "blurry": "blurry", "closed_eyes": "closed_eyes", "exposure": "exposure"}
+
+
 def _name(path: str | None) -> str:
     return Path(path).name if path else "?"
 
@@ -98,18 +102,10 @@ def decide(record: dict, settings: dict | None = None) -> dict:
         cause = "keeper"
         reasons.append(f"part of an exposure bracket of {group.get('size')}: every frame kept together")
         reasons.extend(f"note: {v}" for v in findings.values())
-    elif "misfire" in findings:
-        cause = "exposure"
-        reasons.append(findings.pop("misfire"))
-    elif "blurry" in findings:
-        cause = "blurry"
-        reasons.append(findings.pop("blurry"))
-    elif "closed_eyes" in findings:
-        cause = "closed_eyes"
-        reasons.append(findings.pop("closed_eyes"))
-    elif "exposure" in findings:
-        cause = "exposure"
-        reasons.append(findings.pop("exposure"))
+    elif findings:  # the first defect in precedence order decides; the rest are listed after it
+        defect = next(k for k in DEFECTS if k in findings)
+        cause = DEFECTS[defect]
+        reasons.append(findings.pop(defect))
     elif group and not group.get("best"):
         cause = "alternate"
         why = group.get("reason") or "another frame was ranked higher"
