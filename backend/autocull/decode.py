@@ -123,7 +123,10 @@ class Decoded:
 
     @property
     def full_scale(self) -> float:
-        """``region()`` pixels per full-resolution pixel (1.0 for JPEG/PNG/TIFF)."""
+        """``region()`` pixels per full-resolution pixel (1.0 for JPEG/PNG/TIFF); known without
+        decoding a JPEG at full resolution."""
+        if self._full is None and self._full_loader is not None:
+            return 1.0
         return self.full().shape[1] / float(self.width)
 
     def region(self, box, max_side: int | None = None, scale: float | None = None) -> np.ndarray:

@@ -118,11 +118,12 @@ def _work_scale(decoded) -> float:
 
 def _fetch(decoded, box, scale: float) -> np.ndarray:
     """Gray crop of full-res ``box`` resampled to ``scale`` px per full-res px."""
-    crop = decoded.region(tuple(int(round(v)) for v in box))
+    # cut from the coarsest decode that still holds `scale` (a JPEG's DCT scale, not a full decode)
+    crop = decoded.region(tuple(int(round(v)) for v in box), scale=scale)
     if crop.size == 0:
         return np.zeros((0, 0), np.uint8)
     crop = _to_gray(crop)
-    f = scale / float(decoded.full_scale)
+    f = scale / (decoded.at_scale(scale).shape[1] / float(decoded.width))
     if abs(f - 1.0) > 1e-3:
         w = max(1, int(round(crop.shape[1] * f)))
         h = max(1, int(round(crop.shape[0] * f)))
