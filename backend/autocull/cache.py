@@ -63,10 +63,6 @@ class Cache:
                              (path, key[0], key[1], self.version, json.dumps(rec)))
             self._db.commit()
 
-    def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
