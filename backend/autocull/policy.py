@@ -85,7 +85,8 @@ def decide(record: dict, settings: dict | None = None) -> dict:
     if exposure.get("state") == "misfire":
         findings["misfire"] = f"misfire: {exposure.get('why') or 'no usable image'}"
     if blurry:
-        findings["blurry"] = f"blurry: {region} blur probability {bprob:.2f} (threshold {thr['blur']:.2f})"
+        findings["blurry"] = f"blurry: {region} blur probability {bprob:.2f} (threshold {thr['blur']:.2f})" + (
+            f", {sharp['hint']}" if sharp.get("hint") else "")
     if closed:
         faces = eyes["faces"]
         parts = []

@@ -312,26 +312,46 @@ def best_threshold(scores, y_blurry, higher_is_sharp=True):
     return best[1]
 
 
+def _face_detector():
+    try:
+        from autocull.analyse import faces as F
+        return F.detect
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def synthetic_photos(sources, rng, cfg: Config):
     """Photo-level synthetic set: each source as sharp, defocus (3 strengths), shake (2),
-    linear motion, and bokeh (labelled sharp)."""
+    linear motion, and bokeh (labelled sharp). Every rendering is judged as the pipeline
+    judges a photo: faces are looked for on it and, when one is judgeable, decide. The bokeh's
+    sharp subject is the sitter when the source has a face (a portrait with its background
+    thrown out of focus), else a detailed spot of the frame."""
+    detect = _face_detector()
     rows = []
     for s in sources:
         img = s.load()
         if img is None:
             continue
         img = prepare(img, rng, cfg)
+        faces0 = detect(decode.from_array(img, analysis_side=1024)) if detect else []
         cases = [("sharp", 0.0), ("defocus", 2.0), ("defocus", 4.0), ("defocus", 8.0),
                  ("shake", 10.0), ("shake", 24.0), ("shake", 48.0), ("linear", 16.0), ("linear", 40.0),
                  ("bokeh", None)]
         for kind, st in cases:
-            if kind == "bokeh":  # the subject is a detailed spot, as a photographer's would be
+            if kind == "bokeh" and faces0:
+                x, y, w, h = max((f["box"] for f in faces0), key=lambda b: b[2] * b[3])
+                mask = synth.ellipse_mask(img.shape, x + w / 2, y + h * 0.8, w * 1.0, h * 1.6,
+                                          feather=max(2.0, w * 0.05))
+                st = log_uniform(rng, *cfg.bokeh_radius)
+                out = synth.finish(synth.bokeh(synth.to_linear(img), mask, st, rng), rng)
+            elif kind == "bokeh":
                 out, _, st = render(img, "bokeh", rng, cfg, subject_detail=True)
             else:
                 out = synth.blur(img, kind, st, rng)
             d = decode.from_array(out, analysis_side=1024)
-            r = S.assess(d, [])
-            rows.append(dict(source=s.name, kind=kind, strength=st, blurry_true=kind not in ("sharp", "bokeh"), **r))
+            r = S.assess(d, detect(d) if detect else [])
+            rows.append(dict(source=s.name, kind=kind, strength=st, blurry_true=kind not in ("sharp", "bokeh"),
+                             portrait=bool(faces0), **r))
     return rows
 
 
@@ -449,56 +469,115 @@ def eval_only(cfg: Config = CFG):
     finish_eval(cfg, by, np.random.default_rng(cfg.seed + 1), meta, t0)
 
 
-def calibrate(val_rows, out_dir: Path) -> dict:
-    """Choose the decision thresholds on the synthetic val photos and store them next to the
-    model (models/blur.json), where the runtime reads them."""
+def decide(r, thr: float, dthr: float | None) -> bool:
+    """The runtime's decision from a row's evidence: the model's output at or over ``thr``,
+    or, outside faces, the worst-direction measure under ``dthr`` (None: model only)."""
+    blurry = r["model_probability"] >= thr
+    if dthr is not None and r["region"] != "face":
+        blurry = blurry or r["directional"] < dthr
+    return bool(blurry)
+
+
+def choose_threshold(rows, key: str, fixed=lambda r: False):
+    """Threshold on ``r[key]`` (higher is sharper; blurry below it, or when ``fixed(r)``)
+    maximising balanced accuracy on ``rows``; among equally good thresholds the geometric
+    middle of the best range (the widest margin on both sides)."""
+    v = np.array(sorted({float(r[key]) for r in rows if r[key] is not None}))
+    if len(v) == 0:
+        return None
+    cands = np.concatenate([[v[0] * 0.9], np.sqrt(v[:-1] * v[1:]) if len(v) > 1 else [], [v[-1] * 1.1]])
+    y = [r["blurry_true"] for r in rows]
+    scores = np.array([balanced(y, [fixed(r) or r[key] < t for r in rows])[0] for t in cands])
+    best = cands[scores >= scores.max() - 1e-12]
+    return float(np.sqrt(best.min() * best.max()))
+
+
+def loso(rows, key: str, fixed=lambda r: False):
+    """Leave one scene out: each real photo is judged with the threshold chosen on the other
+    scenes. Returns (predictions in row order, {scene: threshold})."""
+    preds, chosen = [None] * len(rows), {}
+    for scene in sorted({r["scene"] for r in rows}):
+        t = choose_threshold([r for r in rows if r["scene"] != scene], key, fixed)
+        chosen[scene] = t
+        for i, r in enumerate(rows):
+            if r["scene"] == scene:
+                preds[i] = bool(fixed(r) or r[key] < t)
+    return preds, chosen
+
+
+def calibrate(val_rows, real_rows, out_dir: Path) -> dict:
+    """Choose the decision thresholds and store them next to the model (models/blur.json),
+    where the runtime reads them: the model's on the synthetic val photos; the worst-direction
+    measure's on the real photos (all scenes; its honest figure is the leave-one-scene-out
+    evaluation in :func:`evaluate`)."""
     ok = [r for r in val_rows if r["model_probability"] is not None]
     y = [r["blurry_true"] for r in ok]
     grid = np.round(np.arange(0.2, 0.801, 0.05), 2)
     scores = [(balanced(y, [r["model_probability"] >= t for r in ok])[0], -abs(t - 0.5), float(t)) for t in grid]
     thr = max(scores)[2]
-    lap_thr = best_threshold([r["laplacian"] for r in ok], y)
-    cal = {"threshold": thr, "laplacian_threshold": lap_thr,
-           "chosen_on": "synthetic val photos (balanced accuracy; bokeh counted as sharp)"}
+    subj = [r for r in ok if r["region"] != "face"]  # the rule the real photos are judged by
+    lap_thr = best_threshold([r["laplacian"] for r in subj], [r["blurry_true"] for r in subj])
+    real = [r for r in real_rows if r["model_probability"] is not None]
+    dthr = choose_threshold(real, "directional", fixed=lambda r: r["model_probability"] >= thr)
+    cal = {"threshold": thr, "laplacian_threshold": lap_thr, "directional_threshold": round(dthr, 4),
+           "chosen_on": "threshold: synthetic val photos; laplacian_threshold: those judged without a face "
+                        "(balanced accuracy; bokeh counted as sharp); directional_threshold: the real blur_kwentar_triplets photos "
+                        "together with the model at its threshold (balanced accuracy, widest margin)"}
     (out_dir / "blur.json").write_text(json.dumps(cal, indent=1) + "\n")
     S._CALIBRATION.clear()
-    for r in val_rows:
-        if r["model_probability"] is not None:
-            r["blurry"] = bool(r["model_probability"] >= thr)
-            r["probability"] = S.calibrated(r["model_probability"], thr)
     return cal
+
+
+def summary(rows, preds: dict):
+    """Balanced accuracy, recall and specificity of each method's predictions, and the share
+    called blurry of each kind of photo."""
+    idx = [i for i, r in enumerate(rows) if r["model_probability"] is not None]
+    rows = [rows[i] for i in idx]
+    preds = {m: [p[i] for i in idx] for m, p in preds.items()}
+    y = [r["blurry_true"] for r in rows]
+    out = {"n": len(rows)}
+    for m, p in preds.items():
+        b = balanced(y, p)
+        out[m] = dict(balanced=b[0], recall_blurry=b[1], specificity=b[2])
+    for kind in sorted({r.get("kind") or r.get("label") for r in rows}):
+        sel = [i for i, r in enumerate(rows) if (r.get("kind") or r.get("label")) == kind]
+        out[f"called_blurry[{kind}]"] = dict({m: float(np.mean([p[i] for i in sel])) for m, p in preds.items()},
+                                             n=len(sel))
+    return out
 
 
 def evaluate(cfg: Config, by, rng):
     from autocull import models as M
     M._CACHE.clear()
     val_rows = synthetic_photos(by["val"], rng, cfg)
-    cal = calibrate(val_rows, Path(cfg.out_dir))
-    lap_thr = cal["laplacian_threshold"]
     test_rows = synthetic_photos(by["test"], rng, cfg)
     real_rows = real_photos()
+    cal = calibrate(val_rows, real_rows, Path(cfg.out_dir))
+    thr, lap_thr, dthr = cal["threshold"], cal["laplacian_threshold"], cal["directional_threshold"]
 
-    def summary(rows):
-        rows = [r for r in rows if r["blurry"] is not None]
-        y = [r["blurry_true"] for r in rows]
-        cnn = balanced(y, [r["blurry"] for r in rows])
-        lap = balanced(y, [r["laplacian"] < lap_thr for r in rows])
-        out = dict(n=len(rows), cnn_balanced=cnn[0], cnn_recall_blurry=cnn[1], cnn_specificity=cnn[2],
-                   lap_balanced=lap[0], lap_recall_blurry=lap[1], lap_specificity=lap[2])
-        for kind in sorted({r.get("kind") or r.get("label") for r in rows}):
-            sub = [r for r in rows if (r.get("kind") or r.get("label")) == kind]
-            out[f"called_blurry[{kind}]"] = dict(
-                cnn=float(np.mean([r["blurry"] for r in sub])),
-                lap=float(np.mean([r["laplacian"] < lap_thr for r in sub])), n=len(sub))
-        return out
+    def preds(rows):
+        return {"system": [decide(r, thr, dthr) if r["model_probability"] is not None else None for r in rows],
+                "cnn": [decide(r, thr, None) if r["model_probability"] is not None else None for r in rows],
+                "laplacian": [r["laplacian"] is not None and r["laplacian"] < lap_thr for r in rows]}
+
+    real_ok = [r for r in real_rows if r["model_probability"] is not None]
+    p_real = preds(real_ok)
+    p_real["system_loso"], dthr_loso = loso(real_ok, "directional", fixed=lambda r: r["model_probability"] >= thr)
+    p_real["laplacian_loso"], lthr_loso = loso(real_ok, "laplacian")
+    p_real["directional_loso"], _ = loso(real_ok, "directional")
+    for r, a, b in zip(real_ok, p_real["system_loso"], p_real["system"]):
+        r["blurry_loso"], r["blurry"] = a, b
+        r["dthr_loso"] = dthr_loso[r["scene"]]
 
     ms = [r["ms"] for r in real_rows]
     return dict(
-        lap_threshold=lap_thr, cnn_threshold=cal["threshold"],
-        synthetic_val=summary(val_rows), synthetic_test=summary(test_rows), real=summary(real_rows),
-        real_unsure=sum(r["blurry"] is None for r in real_rows),
-        real_rows=[{k: r[k] for k in ("path", "label", "probability", "model_probability", "blurry", "laplacian",
-                                      "region", "ms")}
+        lap_threshold=lap_thr, cnn_threshold=thr, directional_threshold=dthr,
+        directional_threshold_loso=dthr_loso, laplacian_threshold_loso=lthr_loso,
+        synthetic_val=summary(val_rows, preds(val_rows)), synthetic_test=summary(test_rows, preds(test_rows)),
+        real=summary(real_ok, p_real),
+        real_unsure=sum(r["model_probability"] is None for r in real_rows),
+        real_rows=[{k: r.get(k) for k in ("path", "label", "scene", "model_probability", "directional", "laplacian",
+                                          "region", "blurry", "blurry_loso", "dthr_loso", "ms")}
                    for r in real_rows],
         latency=dict(median_ms=float(np.median(ms)), max_ms=float(np.max(ms))),
         portraits=portrait_summary(portrait_photos(by["test"] + by["val"])),
@@ -519,13 +598,14 @@ def portrait_summary(rows):
 
 def targets_lines(R: dict) -> list[str]:
     real, st = R["real"], R["synthetic_test"]
-    d = real.get("called_blurry[defocused_blurred]", {}).get("cnn")
-    m = real.get("called_blurry[motion_blurred]", {}).get("cnn")
-    b = st.get("called_blurry[bokeh]", {}).get("cnn")
+    d = real.get("called_blurry[defocused_blurred]", {}).get("system_loso")
+    m = real.get("called_blurry[motion_blurred]", {}).get("system_loso")
+    b = st.get("called_blurry[bokeh]", {}).get("system")
+    bal = real["system_loso"]["balanced"]
     rows = [
-        ("balanced accuracy, real sharp vs blurry >= 95 %", real["cnn_balanced"], real["cnn_balanced"] >= 0.95),
-        ("real defocus recall >= 90 %", d, d is not None and d >= 0.9),
-        ("real motion recall >= 90 %", m, m is not None and m >= 0.9),
+        ("balanced accuracy, real sharp vs blurry >= 95 % (leave one scene out)", bal, bal >= 0.95),
+        ("real defocus recall >= 90 % (leave one scene out)", d, d is not None and d >= 0.9),
+        ("real motion recall >= 90 % (leave one scene out)", m, m is not None and m >= 0.9),
         ("sharp subject + blurred background called blurry <= 3 % (synthetic bokeh, test groups)", b,
          b is not None and b <= 0.03),
     ]
@@ -564,7 +644,11 @@ def write_card(path: Path, R: dict, cfg: Config):
         "from the face eye band (faces normalised to <= 224 px wide) or, without a judgeable face, from the 8 most detailed "
         "centre-weighted cells; the photo's probability is the mean of its sharpest 2 (face) / 3 (subject) patches; "
         f"blurry when the model output is >= {R['cnn_threshold']} (chosen on val, `models/blur.json`); the reported "
-        "`probability` is mapped so that this threshold sits at 0.5.",
+        "`probability` is mapped so that this threshold sits at 0.5. Outside faces the photo is also blurry when the "
+        "worst-direction measure (`sharpness.directional_sharpness`: the minimum over 12 directions of the second-derivative "
+        "energy along that direction, pooled over the 3 sharpest patches) is under "
+        f"{R['directional_threshold']}: it catches real shake and motion, whose edges along the motion stay crisp and "
+        "read as sharp to the patch model.",
         "",
         "## Targets (issue 3) as measured",
     ] + targets_lines(R) + [
@@ -581,38 +665,58 @@ def write_card(path: Path, R: dict, cfg: Config):
         "- Split **by source group** (scene / person / object): groups in a seeded random order, each to the split furthest below its share of photos (65/15/20 %): "
         + ", ".join(f"{k} {len(v)} groups" for k, v in R["split"].items())
         + f". Patches: {R['n_patches']['train']} train, {R['n_patches']['val']} val.",
-        "- Held-out **real** test: all 20 photos of `blur_kwentar_triplets` (7 sharp, 6 defocused, 7 motion-blurred; "
-        "real camera blur), never used for training or for choosing any threshold.",
-        f"- Classical baseline: normalised variance of the Laplacian on the *same patches* (mean of the 3 sharpest), "
-        f"threshold {R['lap_threshold']:.4f} chosen on the synthetic val photos.",
+        "- Real photos: all 20 photos of `blur_kwentar_triplets` (7 scenes; 7 sharp, 6 defocused, 7 motion-blurred; "
+        "real camera blur), never used for training. They choose one number, the worst-direction threshold "
+        f"(`directional_threshold` {R['directional_threshold']}, balanced accuracy together with the model, the "
+        "geometric middle of the best range). Every real figure below is therefore measured **leaving one scene out**: "
+        "each photo is judged with the threshold chosen on the other 6 scenes (thresholds per held-out scene: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in R["directional_threshold_loso"].items()) + "). "
+        "The 6 photos of 2 further scenes are held back outside this project.",
+        f"- Classical baselines on the *same patches*: normalised variance of the Laplacian (mean of the 3 sharpest), "
+        f"threshold {R['lap_threshold']:.4f} chosen on the synthetic val photos judged without a face (the rule the real photos are judged by), and the same measure with its threshold "
+        "chosen leaving one real scene out; the worst-direction measure alone, leaving one scene out.",
         "",
-        "## Results on held-out real photos (blur_kwentar_triplets, 20 photos, no faces: subject rule)",
+        "## Results on real photos (blur_kwentar_triplets, 20 photos, no faces: subject rule)",
         "",
-        "| metric | CNN (int8 TFLite) | Laplacian baseline | target |",
-        "|---|---|---|---|",
-        f"| balanced accuracy sharp vs blurry | {_pct(real['cnn_balanced'])} | {_pct(real['lap_balanced'])} | >= 95 % |",
-        f"| sharp called sharp | {_pct(real['cnn_specificity'])} | {_pct(real['lap_specificity'])} | |",
+        "| metric | model + worst direction (shipped) | model alone | Laplacian, val threshold | Laplacian, LOSO | worst direction alone, LOSO | target |",
+        "|---|---|---|---|---|---|---|",
     ]
+    methods = ("system_loso", "cnn", "laplacian", "laplacian_loso", "directional_loso")
+
+    def row(name, get, target=""):
+        return f"| {name} | " + " | ".join(_pct(get(m)) for m in methods) + f" | {target} |"
+
+    lines.append(row("balanced accuracy sharp vs blurry", lambda m: real[m]["balanced"], ">= 95 %"))
+    lines.append(row("sharp called sharp", lambda m: real[m]["specificity"]))
     for k, name in (("defocused_blurred", "real defocus recall"), ("motion_blurred", "real motion recall")):
         v = cb(real, k)
         if v:
-            lines.append(f"| {name} (n={v['n']}) | {_pct(v['cnn'])} | {_pct(v['lap'])} | >= 90 % |")
-    lines += [f"| photos returned as unsure (blurry=None) | {R['real_unsure']} | | |", ""]
-    lines += ["Per photo (model output, calibrated probability, decision, baseline):", "",
-              "| file | label | model p | calibrated p | blurry | laplacian |", "|---|---|---|---|---|---|"]
+            lines.append(row(f"{name} (n={v['n']})", lambda m, v=v: v[m], ">= 90 %"))
+    lines += [f"\nPhotos returned as unsure (blurry=None): {R['real_unsure']}.", ""]
+    lines += ["Per photo (model output, worst-direction measure and the threshold it met leaving its scene out, "
+              "decision, baseline):", "",
+              "| file | label | model p | directional | threshold (LOSO) | blurry (LOSO) | laplacian |",
+              "|---|---|---|---|---|---|---|"]
     for r in R["real_rows"]:
-        lines.append(f"| {Path(r['path']).name} | {r['label']} | {r.get('model_probability')} | {r['probability']} | "
-                     f"{r['blurry']} | {r['laplacian']} |")
-    lines += ["", "## Results on synthetic renderings of the test-group photos (photo level, subject rule)", "",
-              "| rendering | n | CNN called blurry | baseline called blurry |", "|---|---|---|---|"]
+        t = r.get("dthr_loso")
+        lines.append(f"| {Path(r['path']).name} | {r['label']} | {r.get('model_probability')} | {r.get('directional')} | "
+                     f"{'' if t is None else f'{t:.3f}'} | {r.get('blurry_loso')} | {r['laplacian']} |")
+    lines += ["", "## Results on synthetic renderings of the test-group photos (photo level, judged as the pipeline "
+              "judges: on a face when one is found)", "",
+              "| rendering | n | shipped | model alone | Laplacian baseline |", "|---|---|---|---|---|"]
     for k in ("sharp", "bokeh", "defocus", "shake", "linear"):
         v = cb(st, k)
         if v:
-            lines.append(f"| {k} | {v['n']} | {_pct(v['cnn'])} | {_pct(v['lap'])} |")
-    lines += [f"\nBalanced accuracy: CNN {_pct(st['cnn_balanced'])}, baseline {_pct(st['lap_balanced'])}. "
-              "Bokeh is labelled sharp (target: called blurry <= 3 %); its sharp subject is an ellipse centred on a detailed spot. Defocus at radius 2/4/8 px, shake 10/24/48 px, "
-              "linear 16/40 px.",
-              f"CNN threshold {R['cnn_threshold']} (chosen on the synthetic val photos, stored in `models/blur.json`).", ""]
+            lines.append(f"| {k} | {v['n']} | {_pct(v['system'])} | {_pct(v['cnn'])} | {_pct(v['laplacian'])} |")
+    sv = R["synthetic_val"]
+    lines += [f"\nBalanced accuracy: shipped {_pct(st['system']['balanced'])}, model alone {_pct(st['cnn']['balanced'])}, "
+              f"Laplacian {_pct(st['laplacian']['balanced'])} (val: {_pct(sv['system']['balanced'])} / "
+              f"{_pct(sv['cnn']['balanced'])} / {_pct(sv['laplacian']['balanced'])}; bokeh called blurry on val "
+              f"{_pct(sv['called_blurry[bokeh]']['system'])}). "
+              "Bokeh is labelled sharp (target: called blurry <= 3 %): on a source with a face its sharp subject is the "
+              "sitter (head and shoulders), otherwise an ellipse centred on a detailed spot. Defocus at radius 2/4/8 px, "
+              "shake 10/24/48 px, linear 16/40 px.",
+              f"Model threshold {R['cnn_threshold']} (chosen on the synthetic val photos, stored in `models/blur.json`).", ""]
     P = R.get("portraits")
     if P:
         lines += ["## Real portraits of the val/test groups (face rule when a face is found)", ""]
@@ -636,8 +740,12 @@ def write_card(path: Path, R: dict, cfg: Config):
         "",
         "## Limits",
         "- The real test set is tiny (20 photos, 7 scenes, phones and one DSLR); percentages move by 14 points per photo "
-        "of a class. It is held out from training and from every threshold, but it is not pristine: during development "
-        "it showed that the first model missed long real motion blur (streaks of 100+ px). Tried in response, judged on "
+        "of a class. It is held out from training, and it chooses only the worst-direction threshold (figures leave one "
+        "scene out), but it is not pristine: during development it showed that the first model missed long real motion "
+        "blur (streaks of 100+ px), which is what the worst-direction measure was added for; its form (second derivative, "
+        "12 directions, pooled over the 3 sharpest patches, the subject rule's own count) was fixed before its threshold "
+        "was chosen, and pooling over 2, 4, 5 or 6 patches, or over the patches the model finds sharpest, scored no "
+        "better leaving one scene out. Tried earlier, judged on "
         "the synthetic val photos and the real set: synthetic motion up to 150 px, shake whose length varies across the "
         "frame, stronger sharpening and post-blur downscaling (real motion recall unchanged at 2/7, synthetic test "
         "worse: not kept); ranking cells by 2-D detail (structure-tensor minimum eigenvalue) instead of edge energy; "

@@ -6,15 +6,19 @@ Input
 
 Output
     ``{"blurry": bool | None, "probability": float | None, "score": float | None,
-    "region": "face" | "subject" | "frame", "laplacian": float | None, "patches": int,
-    "threshold": 0.5, "model_probability": float | None, "model_threshold": float,
-    "method": "cnn" | "laplacian", "reason": str}``
+    "region": "face" | "subject" | "frame", "laplacian": float | None,
+    "directional": float | None, "patches": int, "threshold": 0.5,
+    "model_probability": float | None, "model_threshold": float,
+    "directional_threshold": float, "method": "cnn" | "cnn+directional" | "laplacian" |
+    "laplacian+directional", "hint": str | None, "reason": str}``
 
     - ``probability`` in [0, 1]: how likely the judged region is blurry (missed focus, camera
       shake, subject motion), calibrated so that ``blurry = probability >= 0.5``: the model's
       own output (``model_probability``) is mapped monotonically so its decision threshold
       (``model_threshold``, chosen on validation data by the training run and stored in
-      ``models/blur.json``) lands on 0.5.
+      ``models/blur.json``) lands on 0.5. Outside faces it is the larger of that and the
+      worst-direction measure's probability (``directional`` under ``directional_threshold``
+      reads over 0.5), so either signal can call the subject blurry.
     - ``score`` in [0, 1] = ``1 - probability`` (sharpness, higher is sharper).
     - ``region``: which rule decided. ``face``: the eye band of the largest face(s);
       ``subject``: the most detailed, centre-weighted part of the frame (the part most likely
@@ -24,6 +28,9 @@ Output
       small for one patch, or featureless (a white wall, a clear sky).
     - ``laplacian``: the classical baseline on the same patches (normalised variance of the
       Laplacian, higher is sharper), reported for comparison.
+    - ``directional``: :func:`directional_sharpness` of the sharpest patches (higher is
+      sharper); ``hint`` (blurry photos only): "smeared along one direction (shake or
+      motion)" or "soft in every direction (missed focus)".
 
 Method
     Blur is judged at (near-)native resolution, not on a thumbnail: grayscale ``PATCH`` x
@@ -34,6 +41,11 @@ Method
     camera-like synthetic defocus / shake / motion blur and synthetic bokeh, see
     ``models/blur.md``). A region's probability is the mean over its sharpest few patches: if
     the most detailed part of the subject is sharp, the photo is sharp.
+    Outside faces a second, classical signal joins the model: the worst-direction energy of
+    the second derivative (:func:`directional_sharpness`), which catches camera shake and
+    motion whose edges along the motion stay crisp (the patch model reads those as sharp;
+    measured on real photos in ``models/blur.md``). Faces are left to the model: smooth skin
+    has little detail in any direction.
     The classical baseline is the variance of the 4-neighbour Laplacian normalised by the
     patch's intensity variance (Pech-Pacheco et al., ICPR 2000, "Diatom autofocusing in
     brightfield microscopy"; normalisation as in Santos et al. 1997), computed in the manner of
@@ -60,6 +72,8 @@ CENTRE_WEIGHT = 0.35       # detail score falls off by this much towards the cor
 DETAIL = "gradient"        # how cells are ranked: "gradient" (edge energy) or "corner" (2-D detail)
 THRESHOLD = 0.5            # blurry when probability >= threshold (default; models/blur.json overrides)
 LAPLACIAN_THRESHOLD = 0.1  # baseline: blurry below this (default; models/blur.json overrides)
+DIRECTIONAL_THRESHOLD = 0.3  # subject rule: blurry below this (default; models/blur.json overrides)
+ANISOTROPY = 0.3           # reason hint: worst/best direction below this reads as shake or motion
 MODEL_NAME = "blur"
 
 __all__ = [
@@ -81,6 +95,60 @@ def laplacian_variance(gray: np.ndarray) -> float:
         return 0.0
     lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1)[1:-1, 1:-1]
     return float(lap.var() / (g.var() + 25.0))
+
+
+_DIRECTIONS = np.deg2rad(np.arange(0.0, 180.0, 15.0))
+
+
+def directional_energy(patches) -> np.ndarray:
+    """Energy of the second derivative along each of 12 directions (every 15 degrees from
+    the x axis), pooled over the patches and normalised by their pooled intensity variance
+    (+25 per patch); see :func:`directional_sharpness`. Zeros for no usable patch."""
+    m = np.zeros(6)
+    var = 0.0
+    for p in patches:
+        g = np.asarray(p, dtype=np.float32)
+        if g.ndim != 2 or min(g.shape) < 7:
+            continue
+        ixx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)[2:-2, 2:-2].astype(np.float64)
+        iyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)[2:-2, 2:-2].astype(np.float64)
+        ixy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)[2:-2, 2:-2].astype(np.float64)
+        m += [np.mean(ixx * ixx), np.mean(iyy * iyy), np.mean(ixy * ixy),
+              np.mean(ixx * ixy), np.mean(iyy * ixy), np.mean(ixx * iyy)]
+        var += float(g.var()) + 25.0
+    if var == 0.0:
+        return np.zeros(len(_DIRECTIONS))
+    xx, yy, xy, xxy, yyy, xxyy = m
+    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
+    # E[(c^2 Ixx + 2cs Ixy + s^2 Iyy)^2], expanded in the six pooled moments
+    e = (c ** 4 * xx + s ** 4 * yy + 4 * c * c * s * s * xy + 4 * c ** 3 * s * xxy
+         + 4 * c * s ** 3 * yyy + 2 * c * c * s * s * xxyy)
+    return np.maximum(e, 0.0) / var
+
+
+def directional_sharpness(patches) -> float:
+    """Worst-direction detail of a set of grayscale patches (uint8 or float, 0..255).
+
+    For each of 12 directions phi (every 15 degrees) the second derivative of the image along
+    phi, ``D_phi = cos^2 Ixx + 2 cos sin Ixy + sin^2 Iyy`` (3x3 Sobel Hessian), has its energy
+    pooled over all patches and normalised by the pooled intensity variance (+25, as in
+    :func:`laplacian_variance`); the result is the minimum over the directions. Higher is
+    sharper; about 0 when every direction is blurred.
+
+    Defocus lowers detail in every direction; camera shake and motion blur smear it along
+    the motion, leaving edges parallel to the motion crisp, so an isotropic measure (the
+    Laplacian, or a patch classifier fed by the crispest edges) still reads them as sharp. The
+    minimum over directions does not: it is as low as the most smeared direction. Pooling
+    over patches of different content keeps a single straight edge (which has no detail
+    along itself) from reading as blur. Returns 0.0 for no usable patch.
+
+    Source: the second derivative along an arbitrary direction from three basis filters is a
+    steerable filter (Freeman & Adelson, "The design and use of steerable filters", IEEE
+    PAMI 1991); its energy as a focus measure is the directional form of the Laplacian
+    energy measures surveyed by Pertuz et al., "Analysis of focus measure operators for
+    shape-from-focus", Pattern Recognition 2013.
+    """
+    return float(directional_energy(patches).min())
 
 
 def structure_std(patch: np.ndarray) -> float:
@@ -305,7 +373,8 @@ def calibration() -> dict:
     path = models.model_path(MODEL_NAME).with_suffix(".json")
     key = str(path)
     if key not in _CALIBRATION:
-        cal = {"threshold": THRESHOLD, "laplacian_threshold": LAPLACIAN_THRESHOLD}
+        cal = {"threshold": THRESHOLD, "laplacian_threshold": LAPLACIAN_THRESHOLD,
+               "directional_threshold": DIRECTIONAL_THRESHOLD}
         try:
             import json
             with open(path) as fh:
@@ -326,18 +395,30 @@ def _model_or_none():
 
 
 def _judge(patches: np.ndarray, sharpest: int, interp):
-    """(probability, laplacian, n) over the patches that carry structure (None when none do)."""
+    """Evidence over the patches that carry structure (None when none do):
+    ``(probability, laplacian, directional, n)``; ``directional`` is
+    :func:`directional_sharpness` over the ``sharpest`` patches with the highest Laplacian."""
     keep = [p for p in patches if structure_std(p) >= FLAT_STD]
     if not keep:
-        return None, None, 0
+        return None, None, None, 0
     arr = np.stack(keep)
-    lap = _sharpest_mean(np.array([laplacian_variance(p) for p in arr]), sharpest, lowest=False)
+    laps = np.array([laplacian_variance(p) for p in arr])
+    lap = _sharpest_mean(laps, sharpest, lowest=False)
+    directional = directional_sharpness(arr[np.argsort(-laps)[:max(1, sharpest)]])
     if interp is not None:
         prob = _sharpest_mean(predict_patches(arr, interp), sharpest)
     else:  # no model file: the classical measure, mapped to a pseudo-probability
         lt = calibration()["laplacian_threshold"]
         prob = float(1.0 / (1.0 + np.exp(8.0 * (np.log(lap + 1e-6) - np.log(lt)))))
-    return prob, lap, len(keep)
+    return prob, lap, directional, len(keep)
+
+
+def directional_probability(directional: float, threshold: float) -> float:
+    """Map a :func:`directional_sharpness` value to a blur probability in [0, 1] that is 0.5
+    at ``threshold`` (logistic in log(directional), slope 4: a factor e below the threshold
+    reads 0.98)."""
+    z = 4.0 * (np.log(max(float(directional), 1e-6)) - np.log(max(float(threshold), 1e-6)))
+    return float(1.0 / (1.0 + np.exp(np.clip(z, -50, 50))))
 
 
 def calibrated(p: float, threshold: float) -> float:
@@ -349,15 +430,27 @@ def calibrated(p: float, threshold: float) -> float:
     return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1.0 - t)
 
 
+def _blur_kind(patches: np.ndarray) -> str:
+    """A hint for the reason: one direction far softer than the others reads as shake or
+    motion, all directions alike as missed focus."""
+    e = directional_energy(patches)
+    if e.max() <= 0:
+        return "soft"
+    return "smeared along one direction (shake or motion)" if e.min() / e.max() < ANISOTROPY \
+        else "soft in every direction (missed focus)"
+
+
 def assess(decoded, faces) -> dict:
     """Judge whether the subject of ``decoded`` is in focus; see the module docstring."""
     interp = _model_or_none()
+    cal = calibration()
     method = "cnn" if interp is not None else "laplacian"
-    threshold = calibration()["threshold"] if interp is not None else 0.5
+    threshold = cal["threshold"] if interp is not None else 0.5
     result = {"blurry": None, "probability": None, "score": None, "region": "frame",
-              "laplacian": None, "patches": 0, "threshold": 0.5, "model_probability": None,
-              "model_threshold": threshold, "method": method,
-              "reason": ""}
+              "laplacian": None, "directional": None, "patches": 0, "threshold": 0.5,
+              "model_probability": None, "model_threshold": threshold,
+              "directional_threshold": cal["directional_threshold"], "method": method,
+              "hint": None, "reason": ""}
 
     # 1. Faces: the eye band of the largest faces (any face in focus makes the photo sharp).
     judged = []
@@ -370,11 +463,11 @@ def assess(decoded, faces) -> dict:
                 break
             patches, _ = face_patches(decoded, f)
             if len(patches):
-                prob, lap, n = _judge(patches, SHARPEST_FACE, interp)
-                if prob is not None:
-                    judged.append((prob, lap, n))
+                ev = _judge(patches, SHARPEST_FACE, interp)
+                if ev[0] is not None:
+                    judged.append((ev, patches))
     if judged:
-        prob, lap, n = min(judged, key=lambda t: t[0])
+        (prob, lap, directional, n), patches = min(judged, key=lambda t: t[0][0])
         region = "face"
     else:
         # 2. No judgeable face: the most detailed, centre-weighted part of the frame.
@@ -383,18 +476,28 @@ def assess(decoded, faces) -> dict:
         if len(patches) == 0:
             result.update(region=region, reason="image too small to judge")
             return result
-        prob, lap, n = _judge(patches, SHARPEST_SUBJECT, interp)
+        prob, lap, directional, n = _judge(patches, SHARPEST_SUBJECT, interp)
         if prob is None:
             result.update(region=region, reason="featureless (no detail to judge)")
             return result
 
     raw = float(prob)
     prob = calibrated(raw, threshold)
+    if region != "face":
+        # The worst-direction measure joins the model outside faces: it catches the shake and
+        # motion whose crisp edges along the motion read as sharp to the patch model. (Smooth
+        # skin has little detail in any direction, so faces are left to the model.)
+        prob = max(prob, directional_probability(directional, cal["directional_threshold"]))
+        method = method + "+directional"
     blurry = bool(prob >= 0.5)
-    result.update(
+    reason = f"{region} {'blurry' if blurry else 'sharp'} (sharpness {1.0 - prob:.2f}"
+    hint = None
+    if blurry:
+        hint = _blur_kind(np.stack([p for p in patches if structure_std(p) >= FLAT_STD]))
+        reason += f"; {hint}"
+    result.update(hint=hint,
         blurry=blurry, probability=round(float(prob), 4), score=round(1.0 - float(prob), 4),
-        model_probability=round(raw, 4),
-        region=region, laplacian=round(float(lap), 4), patches=int(n),
-        reason=f"{region} {'blurry' if blurry else 'sharp'} (sharpness {1.0 - prob:.2f})",
+        model_probability=round(raw, 4), directional=round(float(directional), 4), method=method,
+        region=region, laplacian=round(float(lap), 4), patches=int(n), reason=reason + ")",
     )
     return result
