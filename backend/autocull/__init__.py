@@ -3,5 +3,5 @@
 Pipeline: decode -> analyse (sharpness, faces/eyes, exposure, groups) -> policy -> outputs.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 SCHEMA = 1
