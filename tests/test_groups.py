@@ -468,3 +468,59 @@ def test_face_position_disagreement_refuses_a_join():
     # no face found in one frame (a turned head, a blurred frame): nothing to compare, no refusal
     recs[1]["eyes"] = {"state": "no_faces", "faces": []}
     assert groups.group(recs)[0] is not None
+
+
+def test_side_lit_portrait_joins_its_sitter_not_another():
+    # the same sitter lit from the side (half the face in shadow, a cast shadow on the wall) is the
+    # same portrait series; the edge structure of the frame plus the lit half of the face say so
+    d = shared("yale_faces")
+    for subject in ("05", "12"):
+        front = d / "normal" / f"subject{subject}.normal.gif"
+        side = d / "leftlight" / f"subject{subject}.leftlight.gif"
+        for gap in (0.8, 12.0):                        # a burst, and a series re-shot 12 s later
+            res = groups.group([_face_record(front, 0.0), _face_record(side, gap)])
+            assert res[0] and res[1] and res[0]["id"] == res[1]["id"] and res[0]["kind"] == "burst", (subject, gap)
+        # 12 s apart, only the portrait-series rule joins them
+        off = groups.group([_face_record(front, 0.0), _face_record(side, 12.0)], {"grey_face_sum": 9.0})
+        assert off == [None, None]
+    # two different sitters on the same backdrop, one side-lit, 12 s apart: not one series
+    for x, y in (("05", "12"), ("12", "05"), ("02", "12")):
+        res = groups.group([_face_record(d / "normal" / f"subject{x}.normal.gif", 0.0),
+                            _face_record(d / "leftlight" / f"subject{y}.leftlight.gif", 12.0)])
+        assert res == [None, None], (x, y)
+
+
+def test_relit_portrait_without_exif_is_no_bracket():
+    # without EXIF, a darker frame of the same scene is a bracket only if its levels are a monotone
+    # remap of the other's (ranks kept); a face lit from the side instead of the front is not
+    d = shared("yale_faces")
+    recs = [_face_record(d / c / f"subject08.{c}.gif", None) | {"exif": {}} for c in ("sad", "leftlight")]
+    res = groups.group(recs)
+    assert not any(m and m["kind"] == "bracket" for m in res), res
+    # a real stack without EXIF still is one (test_bracket_from_real_stack_without_exif), and so is
+    # a synthetic one with clipping at +2 EV
+    img = bgr(skdata.astronaut())
+    res = groups.group([record(f"/scan/B_{k}.JPG", jitter(img, gain=2.0 ** ev), None, exif=False)
+                        for k, ev in enumerate((-2.0, 0.0, 2.0))])
+    assert all(m and m["kind"] == "bracket" for m in res), res
+
+
+def test_encodings_with_the_older_16px_face_crop_still_group():
+    # encodings before v4 carry a 16x16 face crop: the face check falls back to the whole crop
+    d = shared("yale_faces")
+
+    def v3(rec):
+        enc = dict(rec["_encoding"])
+        raw = np.frombuffer(groups.base64.b64decode(enc["face"]), np.uint8)[:32 * 32].reshape(32, 32)
+        small = cv2.resize(raw, (16, 16), interpolation=cv2.INTER_AREA)
+        enc.update(v=3, face=groups.base64.b64encode(small.tobytes() + b"\0\0").decode("ascii"))
+        assert len(enc["face"]) == 344
+        return rec | {"_encoding": enc}
+
+    a = v3(_face_record(d / "happy" / "subject12.happy.gif", 0.0))
+    b = v3(_face_record(d / "happy" / "subject13.happy.gif", 0.8))
+    a2 = _face_record(d / "normal" / "subject12.normal.gif", 1.6)        # a v4 encoding beside them
+    stats = {}
+    res = groups.group([a, b, a2], stats=stats)
+    assert res[1] is None and stats["face_refused"] >= 1, res
+    assert res[0] and res[2] and res[0]["id"] == res[2]["id"]

@@ -28,7 +28,7 @@ all pairs, transitive groups.
 
     .venv/bin/python training/groups/evaluate.py [--no-tune] [--json out.json]
 
-Encodings and faces are cached in ``$TMPDIR/autocull_groups_eval_v4.json`` (decoding and face
+Encodings and faces are cached in ``$TMPDIR/autocull_groups_eval_v5.json`` (decoding and face
 detection are the slow part: ~10 s for the 178 photos).
 """
 
@@ -54,7 +54,7 @@ from autocull import decode  # noqa: E402
 from autocull.analyse import groups  # noqa: E402
 
 DATA = Path(os.environ.get("AUTOCULL_DATA", ROOT.parent / "shared" / "data"))
-CACHE = Path(tempfile.gettempdir()) / "autocull_groups_eval_v4.json"   # encodings + faces
+CACHE = Path(tempfile.gettempdir()) / "autocull_groups_eval_v5.json"   # encodings + faces
 
 
 # ------------------------------------------------------------------------------------------------
@@ -260,6 +260,8 @@ GREY_GRID = {
     "grey_slow_ncc": [0.65, 0.75, 0.85],
     "grey_shift_ncc": [0.60, 0.70, 0.80],
     "grey_hist": [0.70, 0.80],
+    # grey portraits within series_window_s: frame edge NCC + face half NCC (32x32 crop)
+    "grey_face_sum": [1.2, 1.3, 1.4, 1.5],
 }
 # searched jointly with GREY_GRID: a face check that refuses different sitters lets the grey-photo
 # rules loosen (face_pos / face_ncc: None = no face check)

@@ -110,7 +110,7 @@ from datetime import datetime, timezone
 import cv2
 import numpy as np
 
-ENCODING_VERSION = 3
+ENCODING_VERSION = 4
 THUMB = 32          # stored thumbnail side (grey, aspect squashed)
 SMALL = 16          # side of the thumbnail used for the vectorised structural check
 HIST_BINS = (8, 3, 4)
@@ -157,12 +157,18 @@ DEFAULTS: dict = {
     "face_check": True,
     "face_pos": 0.10,             # largest main face's centre moved more than this (fraction of the frame)
     "face_size": 0.25,            # ... or its width changed by more than this (|log ratio|)
-    "face_ncc": 0.40,             # ... or the edge structure of the 16x16 face crops correlates less
+    "face_ncc": 0.40,             # ... or the edge structure of the 32x32 face crops correlates less
+                                  # (the better of the left and right halves)
+    "face_ncc_v3": 0.40,          # ... the same for a 16x16 crop (encodings before v4), whole crop
+    "grey_face_sum": 1.30,        # grey portraits, gap <= series_window_s: edge NCC (16x16 frame)
+                                  # + face half NCC at least this (None: off)
     # brackets
     "bracket_window_s": 2.0,      # gap between bracket frames (plus the earlier exposure time)
     "bracket_min_ev": 0.6,        # smallest exposure step (EV) that counts as bracketing
     "bracket_content": True,      # without EXIF exposure data, detect brackets from content
     "bracket_content_ncc": 0.55,  # structure match (NCC of rank-normalised thumbnails)
+    "bracket_content_rank": 0.85, # ... without EXIF exposure data (the real stacks: 0.92-0.99;
+                                  # a portrait lit from the side instead of the front: 0.58-0.71)
     "bracket_content_step": 0.5,  # log2 ratio of mean grey levels that counts as a step
     "bracket_level_share": 0.15,  # manual bracket: the mean level must move >= this x the EV step
                                   # (log2), in the step's direction
@@ -292,13 +298,14 @@ def _work_image(bgr: np.ndarray) -> np.ndarray:
     return bgr
 
 
-FACE = 16           # side of the stored face crop (grey)
+FACE = 32           # side of the stored face crop (grey; encodings before v4 stored 16x16)
+FACE_V3 = 16
 
 
 def _face_crop(decoded, img: np.ndarray, faces) -> str | None:
-    """16x16 grey crop of the largest face (box in full-resolution pixels), base64 of its 256
-    bytes + 2 zero bytes (no padding, so a batch decodes in one call): a tiny signature that tells
-    two sitters on one backdrop apart."""
+    """32x32 grey crop of the largest face (box in full-resolution pixels), base64 of its 1024
+    bytes + 2 zero bytes (no padding, so a batch decodes in one call): a small signature that tells
+    two sitters on one backdrop apart, half by half (a side-lit face matches on its lit half)."""
     boxes = [f.get("box") for f in faces or [] if isinstance(f, dict) and f.get("box")]
     if not boxes:
         return None
@@ -489,15 +496,34 @@ class _Table:
                 fgeo[k] = ((x + w / 2) / W, (y + h / 2) / H, max(w, 1.0) / W)
         self.nfaces = nfaces
         self.face_geo = fgeo
+        # face crops: 32x32 (v4) or 16x16 (v3). face_rows: edge structure of the whole crop at
+        # 16x16 (every crop; a 32x32 crop is 2x2-pooled), face_halves: of its left and right
+        # halves at 32x32 (v4 crops only)
         crops = [e.get("face") for e in encs]
-        self.has_face_crop = np.array([isinstance(c, str) and len(c) == _FACE_B64 for c in crops])
-        self.face_rows = np.zeros((n, FACE * FACE), np.float32)
-        have = np.flatnonzero(self.has_face_crop)
+        n16 = FACE_V3 * FACE_V3
+        crop16 = np.zeros((n, FACE_V3, FACE_V3), np.uint8)
+        self.has_face32 = np.array([isinstance(c, str) and len(c) == _FACE_B64 for c in crops], bool)
+        self.has_face_crop = self.has_face32 | np.array([isinstance(c, str) and len(c) == _FACE_B64_V3
+                                                         for c in crops], bool)
+        self.face_rows = np.zeros((n, n16), np.float32)
+        self.face_halves = np.zeros((n, 2, FACE * FACE // 2), np.float32)
+        have = np.flatnonzero(self.has_face32)
         if len(have):
             raw = np.frombuffer(base64.b64decode("".join(crops[k] for k in have)), np.uint8)
-            raw = raw.reshape(len(have), FACE * FACE + 2)[:, :FACE * FACE]
-            e16 = _edge_maps(raw.reshape(len(have), FACE, FACE))
-            self.face_rows[have] = _normalise_rows(e16.reshape(len(have), -1))
+            c32 = raw.reshape(len(have), FACE * FACE + 2)[:, :FACE * FACE].reshape(len(have), FACE, FACE)
+            pooled = c32.astype(np.uint16).reshape(len(have), FACE_V3, 2, FACE_V3, 2).sum((2, 4))
+            crop16[have] = ((pooled + 2) // 4).astype(np.uint8)
+            e32 = _edge_maps(c32)
+            h = FACE // 2
+            self.face_halves[have, 0] = _normalise_rows(e32[:, :, :h].reshape(len(have), -1))
+            self.face_halves[have, 1] = _normalise_rows(e32[:, :, h:].reshape(len(have), -1))
+        old = np.flatnonzero(self.has_face_crop & ~self.has_face32)
+        if len(old):
+            raw = np.frombuffer(base64.b64decode("".join(crops[k] for k in old)), np.uint8)
+            crop16[old] = raw.reshape(len(old), n16 + 2)[:, :n16].reshape(len(old), FACE_V3, FACE_V3)
+        have = np.flatnonzero(self.has_face_crop)
+        if len(have):
+            self.face_rows[have] = _normalise_rows(_edge_maps(crop16[have]).reshape(len(have), -1))
         self._erows: np.ndarray | None = None
         self._erow_done: np.ndarray | None = None
 
@@ -537,7 +563,8 @@ def _decode_thumbs(strings: list) -> np.ndarray:
 
 
 _THUMB_B64 = (THUMB * THUMB + 2) // 3 * 4
-_FACE_B64 = (FACE * FACE + 2) // 3 * 4      # 344 characters, no padding
+_FACE_B64 = (FACE * FACE + 2) // 3 * 4      # 1368 characters, no padding
+_FACE_B64_V3 = (FACE_V3 * FACE_V3 + 2) // 3 * 4     # 344 characters (encodings before v4)
 
 
 def _normalise_rows(a: np.ndarray) -> np.ndarray:
@@ -859,8 +886,10 @@ def _bracket_step(T: _Table, a: int, b: int, th: dict, stats: dict) -> bool:
     ma, mb = T.mean[a], T.mean[b]
     if math.isnan(ma) or math.isnan(mb):
         return False
+    # without EXIF nothing vouches for a bracket: the frames must be the same picture with its
+    # levels remapped (a monotone change keeps the ranks), not the same scene lit differently
     return (abs(math.log2(max(ma, 1.0) / max(mb, 1.0))) >= th["bracket_content_step"]
-            and _same_structure(T, a, b, th))
+            and _same_structure(T, a, b, th, th["bracket_content_rank"]))
 
 
 def _brightness_follows(T: _Table, a: int, b: int, d_ev: float, th: dict) -> bool:
@@ -874,10 +903,10 @@ def _brightness_follows(T: _Table, a: int, b: int, d_ev: float, th: dict) -> boo
     return d_level * math.copysign(1.0, d_ev) >= th["bracket_level_share"] * abs(d_ev)
 
 
-def _same_structure(T: _Table, a: int, b: int, th: dict) -> bool:
+def _same_structure(T: _Table, a: int, b: int, th: dict, need: float | None = None) -> bool:
     x = _rank_thumb(T.thumb32[a])
     y = _rank_thumb(T.thumb32[b])
-    return _overlap_ncc(x, y, 0, 0) >= th["bracket_content_ncc"]
+    return _overlap_ncc(x, y, 0, 0) >= (th["bracket_content_ncc"] if need is None else need)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1129,6 +1158,12 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                            (close_t & (ncc >= th["slow_ncc"])) |
                            (series_t & (ncc >= th["series_ncc"]) & (hist >= th["series_hist"])))
     burst |= grey & ((fast_t & (edge >= th["grey_ncc"])) | (close_t & (edge >= th["grey_slow_ncc"])))
+    # grey portrait series: the frame's edge structure and the face's (its better-lit half) together
+    if th["grey_face_sum"] is not None:
+        g = np.flatnonzero(grey & series_t & ~burst & T.has_face32[a] & T.has_face32[b])
+        if len(g):
+            fh = _face_half_ncc(T, a[g], b[g])
+            burst[g[edge[g] + fh >= th["grey_face_sum"]]] = True
     # content only: a side without a capture time, stricter rules
     notime = ~both_t
     ncol = both_colour & (hist >= th["notime_hist"])
@@ -1179,7 +1214,15 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
             st["face_refused"] = int(refuse.sum())
     # panorama steps (only where a weak match joined): the same exposure, and the frames line up
     # only after a large shift
-    check = np.flatnonzero(joined & ~dup & (ncc < th["pano_check_ncc"]) & same_exp)
+    # (not where the main face stayed put: the face check has already refused a face that moved
+    # more than face_pos, less than a panorama step; a side-lit portrait lines up "better" shifted)
+    still_face = np.isfinite(T.face_geo[a, 0]) & np.isfinite(T.face_geo[b, 0])
+    if th["face_check"]:
+        still_face &= (np.maximum(np.abs(T.face_geo[a, 0] - T.face_geo[b, 0]),
+                                  np.abs(T.face_geo[a, 1] - T.face_geo[b, 1])) <= th["face_pos"])
+    else:
+        still_face[:] = False
+    check = np.flatnonzero(joined & ~dup & (ncc < th["pano_check_ncc"]) & same_exp & ~still_face)
     if len(check):
         v, frac = _pano_ncc(T, a[check], b[check])
         pano = (frac >= th["pano_min_shift"]) & (v >= th["pano_ncc"]) & (v > ncc[check] + 0.1)
@@ -1200,6 +1243,17 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     return _finish(records, T, uf, edge_kind, th, st, out, dup_edges)
 
 
+def _face_half_ncc(T: _Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Edge-structure NCC of the 32x32 face crops, left and right half separately; the better half
+    counts (a face lit from one side matches on its lit half). nan where a side has no v4 crop."""
+    out = np.full(len(a), np.nan, np.float32)
+    p = np.flatnonzero(T.has_face32[a] & T.has_face32[b])
+    if len(p):
+        ha, hb = T.face_halves[a[p]], T.face_halves[b[p]]
+        out[p] = np.maximum(np.einsum("ij,ij->i", ha[:, 0], hb[:, 0]), np.einsum("ij,ij->i", ha[:, 1], hb[:, 1]))
+    return out
+
+
 def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict) -> np.ndarray:
     """Pairs (both with faces) whose largest main faces differ in place, size or look."""
     ga, gb = T.face_geo[a], T.face_geo[b]
@@ -1207,11 +1261,14 @@ def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict) -> np.nda
         moved = np.maximum(np.abs(ga[:, 0] - gb[:, 0]), np.abs(ga[:, 1] - gb[:, 1])) > th["face_pos"]
         resized = np.abs(np.log(ga[:, 2] / gb[:, 2])) > th["face_size"]
     out = np.nan_to_num(moved, nan=0).astype(bool) | np.nan_to_num(resized, nan=0).astype(bool)
-    both = T.has_face_crop[a] & T.has_face_crop[b]
-    if both.any() and th["face_ncc"] is not None:
-        p = np.flatnonzero(both)
-        v = np.einsum("ij,ij->i", T.face_rows[a[p]], T.face_rows[b[p]])
-        out[p] |= v < th["face_ncc"]
+    if th["face_ncc"] is not None:
+        half = _face_half_ncc(T, a, b)
+        out |= half < th["face_ncc"]          # nan (no v4 crop on a side) compares False
+        # a side with a 16x16 crop only (encodings before v4): the whole crop at 16x16
+        old = np.flatnonzero(np.isnan(half) & T.has_face_crop[a] & T.has_face_crop[b])
+        if len(old):
+            v = np.einsum("ij,ij->i", T.face_rows[a[old]], T.face_rows[b[old]])
+            out[old] |= v < th["face_ncc_v3"]
     return out
 
 
