@@ -247,3 +247,22 @@ def test_pipeline_fills_eyes_and_policy_rejects_closed_eyes(tmp_path):
     assert sleepy["flag"] == "reject"
     assert any(r.startswith("eyes closed: face 1 of 1") for r in sleepy["reasons"])
     assert not any("eyes closed" in r for r in normal["reasons"])
+
+
+def test_eye_too_small_to_judge_is_cut_without_decoding(tmp_path):
+    """An eye that stays narrower than MIN_EYE_PX even at full resolution is cut from the
+    analysis image: no decode of a large JPEG for a crop that will not be judged."""
+    import simplejpeg
+
+    img = np.full((2800, 4200, 3), 128, np.uint8)
+    path = tmp_path / "big.jpg"
+    path.write_bytes(simplejpeg.encode_jpeg(img, 90, colorspace="BGR"))
+    d = decode.load(path)
+    tiny = {"center": [2000.0, 1400.0], "corners": [[1996.0, 1400.0], [2004.0, 1400.0]]}
+    crop, px = E.eye_crop(d, tiny)
+    assert crop.shape == (48, 48, 3) and px < E.MIN_EYE_PX
+    assert d._full is None and not d._scaled
+    # a judgeable eye on its own (no face scale given) gets EYE_MIN_PX across its crop
+    eye = {"center": [2000.0, 1400.0], "corners": [[1985.0, 1400.0], [2015.0, 1400.0]]}
+    crop, px = E.eye_crop(d, eye)
+    assert px * E.CROP_SCALE >= E.EYE_MIN_PX and px >= E.MIN_EYE_PX

@@ -6,6 +6,7 @@ Real photos come from ../shared/data (read in place; tests skip when it is absen
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -149,3 +150,151 @@ def test_face_crossing_the_image_border_is_clipped_to_the_frame():
     x, y, w, h = fs[0]["box"]
     assert x == 0 or x < 0.1 * face[2]
     assert x >= 0 and y >= 0 and x + w <= d.width and y + h <= d.height
+
+
+# ---------------------------------------------------------------- pixels for the models
+
+def _jpeg_frame(tmp_path, face_px: float, size=(4200, 2800), at=(1500, 1000)) -> decode.Decoded:
+    """A one-face portrait shrunk so its face box is about ``face_px`` wide, inside a large
+    noisy frame saved as a JPEG (decoded lazily: analysis image at a DCT scale)."""
+    import simplejpeg
+
+    src = cv2.imread(str(shared("portraits_people", "face_recognition_examples", "examples__obama-720p.jpg")))
+    box = F.detect(decode.from_array(src))[0]["box"]
+    k = face_px / box[2]
+    small = cv2.resize(src, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+    w, h = size
+    rng = np.random.default_rng(1)
+    canvas = cv2.GaussianBlur(np.clip(rng.normal(120, 30, (h, w, 3)), 0, 255).astype(np.uint8), (0, 0), 2)
+    small = small[:h - at[1], :w - at[0]]
+    canvas[at[1]:at[1] + small.shape[0], at[0]:at[0] + small.shape[1]] = small
+    path = tmp_path / "frame.jpg"
+    path.write_bytes(simplejpeg.encode_jpeg(canvas, 92, colorspace="BGR"))
+    return decode.load(path)
+
+
+def _decoded_beyond_analysis(d) -> list:
+    return sorted(d._scaled) + (["full"] if d._full is not None else [])
+
+
+def test_large_face_in_a_large_jpeg_is_judged_without_decoding_again(tmp_path):
+    from autocull.analyse import eyes as E
+
+    d = _jpeg_frame(tmp_path, 600)
+    assert d.scale == pytest.approx(0.25)
+    fs = F.detect(d)
+    assert len(fs) == 1
+    r = E.assess(d, fs)
+    assert r["faces"][0]["state"] == "open"
+    assert min(e["px"] for e in r["faces"][0]["eyes"]) >= E.MIN_EYE_PX
+    assert _decoded_beyond_analysis(d) == []   # the analysis image held what the models need
+
+
+def test_mid_size_face_is_cut_from_a_dct_scale_not_a_full_decode(tmp_path):
+    from autocull.analyse import eyes as E
+
+    d = _jpeg_frame(tmp_path, 200)
+    fs = F.detect(d)
+    assert len(fs) == 1
+    r = E.assess(d, fs)
+    face = r["faces"][0]
+    assert face["state"] == "open"
+    assert _decoded_beyond_analysis(d) == [2]    # one decode at 1/2, reused by every crop
+    # the eye crops had the pixels they need: EYE_MIN_PX across each crop
+    for e in face["eyes"]:
+        assert e["px"] * E.CROP_SCALE >= E.EYE_MIN_PX
+
+
+def test_small_face_in_a_large_photo_is_found_and_judged_with_enough_eye_pixels(tmp_path):
+    from autocull.analyse import eyes as E
+
+    d = _jpeg_frame(tmp_path, 140)
+    assert d.scale == pytest.approx(0.25)
+    fs = F.detect(d)
+    assert len(fs) == 1 and 120 <= fs[0]["box"][2] <= 160
+    r = E.assess(d, fs)
+    face = r["faces"][0]
+    assert face["state"] == "open", face
+    # its eyes are too small in the analysis image, so finer pixels were decoded (once) and
+    # every eye crop had EYE_MIN_PX across it
+    assert len(_decoded_beyond_analysis(d)) == 1
+    for e in face["eyes"]:
+        assert e["px"] >= E.MIN_EYE_PX and e["px"] * E.CROP_SCALE >= E.EYE_MIN_PX - 1e-6
+
+
+def test_face_scale_asks_for_what_the_models_need_and_nothing_for_unjudgeable_eyes():
+    d = decode.from_array(np.zeros((1000, 1500, 3), np.uint8))
+    # eyes narrower than MIN_EYE_PX even at full resolution: nothing to fetch
+    assert F.face_scale(d, (F.MIN_EYE_PX - 1) / F.EYE_BOX_RATIO, 100) == 0.0
+    w = 400.0
+    s = F.face_scale(d, w, F.MESH_ROI_SCALE * w)
+    eye = F.EYE_BOX_RATIO * w
+    assert s * F.MESH_ROI_SCALE * w >= F.MESH_MIN_PX - 1e-6
+    assert s * F.IRIS_ROI_SCALE * eye >= F.IRIS_MIN_PX - 1e-6
+    assert s * eye >= F.EYE_PATCH_MIN_PX - 1e-6
+    # eyes measured narrower than estimated: the scale rises so they still get their pixels
+    eyes = [{"corners": [[0, 0], [0.5 * eye, 0]]}, {"corners": [[100, 0], [100 + 0.5 * eye, 0]]}]
+    s2 = F._eye_scale(d, eyes, s)
+    assert s2 * 0.5 * eye >= F.EYE_PATCH_MIN_PX - 1e-6 and s2 > s
+    assert F._eye_scale(d, [{"corners": [[0, 0], [5, 0]]}] * 2, s) == s   # never judged: unchanged
+    from autocull.analyse import eyes as E
+    assert F.MIN_EYE_PX == E.MIN_EYE_PX and F.EYE_PATCH_MIN_PX == pytest.approx(E.EYE_MIN_PX / E.CROP_SCALE)
+
+
+def test_second_mesh_pass_recentres_a_face_found_off_centre():
+    """The mesh's own ROI (second pass) puts the eye landmarks on the eyes even when the
+    detection box handed to the first pass is shifted by a quarter of the face."""
+    src = cv2.imread(str(shared("portraits_people", "face_recognition_examples", "examples__obama-720p.jpg")))
+    d = decode.from_array(src)
+    ref = F.detect(d)[0]["landmarks"]["eyes"]
+    x, y, w, h = F.detect(d, landmarks=False)[0]["box"]
+    centre = np.array([x + w / 2 + 0.25 * w, y + h / 2 - 0.15 * h])
+    pts, presence = F._mesh(d, centre, F.MESH_ROI_SCALE * w, np.array([1.0, 0.0]), 1.0)
+    assert presence >= F.MESH_MIN_PRESENCE
+    c2, s2, x2 = F._roi_from_mesh(pts)
+    pts2, _ = F._mesh(d, c2, s2, x2, 1.0)
+    first = F._landmarks(pts, presence)["eyes"]
+    second = F._landmarks(pts2, presence)["eyes"]
+    err = lambda eyes: max(math.dist(a["center"], b["center"]) for a, b in zip(eyes, ref))  # noqa: E731
+    width = math.dist(*ref[0]["corners"])
+    assert err(second) < 0.15 * width
+    assert err(second) <= err(first) + 0.05 * width
+
+
+def test_region_at_and_warp_square_map_full_resolution_points_exactly_at_every_scale(tmp_path):
+    import simplejpeg
+
+    img = np.full((2400, 3600, 3), 90, np.uint8)
+    cv2.circle(img, (2001, 1203), 24, (250, 250, 250), -1)
+    path = tmp_path / "dot.jpg"
+    path.write_bytes(simplejpeg.encode_jpeg(img, 95, colorspace="BGR"))
+    for scale in (0.0, 0.26, 0.5, 1.0):
+        d = decode.load(path)
+        crop, sx, sy, x0, y0 = d.region_at((1900, 1100, 200, 200), scale)
+        assert sx >= min(scale, 1.0) - 1e-9
+        cy, cx = np.argwhere(crop[..., 0] > 200).mean(0)
+        assert abs((cx + x0) / sx - 2001) < 2.5 / sx and abs((cy + y0) / sy - 1203) < 2.5 / sy
+        # a rotated square around the dot: the dot lands at the output's centre
+        xaxis = np.array([np.cos(0.4), np.sin(0.4)])
+        out, src_scale = F.warp_square(d, (2001, 1203), 120, xaxis, 64, scale * 120)
+        assert out.shape == (64, 64, 3) and src_scale == pytest.approx(sx)
+        oy, ox = np.argwhere(out[..., 0] > 170).mean(0)
+        assert abs(ox - 32) < 2 and abs(oy - 32) < 2
+
+
+def test_tiles_cut_from_one_resampled_image_cover_the_frame():
+    img = np.random.default_rng(0).integers(0, 255, (1000, 1500, 3), dtype=np.uint8)
+    wins = F._windows(1000, 1500, 10)
+    got = list(F._tile_inputs(img, wins))
+    assert len(got) == len(wins) > 1
+    for (x, y, side), buf in got:
+        assert buf.shape == (F.DET_SIDE, F.DET_SIDE, 3)
+        assert 0 <= x < 1500 and 0 <= y < 1000
+        ref = F._to_input(img, int(round(x)), int(round(y)), int(round(side)), F.DET_SIDE)
+        # same window, resampled once for all tiles instead of per tile
+        inside = (ref > 0).any(axis=2) & (buf > 0).any(axis=2)
+        assert inside.mean() > 0.5
+        assert np.abs(ref[inside].astype(int) - buf[inside].astype(int)).mean() < 25
+    xs = sorted({x for (x, _, _), _ in got}); ys = sorted({y for (_, y, _), _ in got})
+    side = got[0][0][2]
+    assert xs[0] == 0 and xs[-1] + side >= 1500 - 1 and ys[0] == 0 and ys[-1] + side >= 1000 - 1

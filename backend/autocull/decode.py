@@ -129,6 +129,34 @@ class Decoded:
             return 1.0
         return self.full().shape[1] / float(self.width)
 
+    def pixels_for(self, scale: float) -> np.ndarray:
+        """Pixels holding at least ``scale`` pixels per full-resolution pixel, taken from what is
+        already decoded when something is (``image``, a cached JPEG DCT scale, the full decode;
+        the coarsest that suffices), else ``at_scale(scale)`` (which may decode). When the file
+        holds less than ``scale``, the finest pixels it offers."""
+        have = [self.image] + [self._scaled[d] for d in sorted(self._scaled, reverse=True)]
+        if self._full is not None:
+            have.append(self._full)
+        for arr in have:
+            if arr.shape[1] / float(self.width) >= scale - 1e-9:
+                return arr
+        return self.at_scale(scale)
+
+    def region_at(self, box, scale: float):
+        """``box`` = (x, y, w, h) full-resolution, clipped to the frame, cut from
+        ``pixels_for(scale)`` without resampling. Returns ``(crop, sx, sy, x0, y0)``: the
+        full-resolution point (X, Y) is crop pixel (X * sx - x0, Y * sy - y0), exactly
+        (``sx``, ``sy``: the source's pixels per full-resolution pixel)."""
+        src = self.pixels_for(scale)
+        sx, sy = src.shape[1] / float(self.width), src.shape[0] / float(self.height)
+        x, y, w, h = box
+        x0 = int(max(0, np.floor(x * sx)))
+        y0 = int(max(0, np.floor(y * sy)))
+        x1 = int(min(src.shape[1], np.ceil((x + w) * sx)))
+        y1 = int(min(src.shape[0], np.ceil((y + h) * sy)))
+        crop = np.ascontiguousarray(src[y0:max(y0, y1), x0:max(x0, x1)])
+        return crop, sx, sy, x0, y0
+
     def region(self, box, max_side: int | None = None, scale: float | None = None) -> np.ndarray:
         """Crop ``box`` = (x, y, w, h) in full-resolution coordinates, clipped to the frame,
         from the finest pixels available; optionally downscaled so its long side <= max_side.

