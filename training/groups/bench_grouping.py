@@ -6,7 +6,7 @@ between scenes, exposure brackets (-2/0/+2 EV) now and then, copies of some phot
 folder without capture times, and ~2 % of photos with no capture time at all. Encodings are built
 straight from random 32x32 thumbnails (vectorised pHash/histograms), not from decoded images.
 
-    .venv/bin/python training/groups/bench_grouping.py [n]
+    .venv/bin/python training/groups/bench_grouping.py [n] [portrait share] [grey share]
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ def _hashes(thumbs: np.ndarray) -> list[str]:
     return [f"{int(v):016x}" for v in packed]
 
 
-def synthetic_records(n: int, seed: int = 0) -> list[dict]:
-    """n records with encodings, capture times and EXIF like a real shoot (see the module doc)."""
+def synthetic_records(n: int, seed: int = 0, faces: float = 0.0, grey: float = 0.0) -> list[dict]:
+    """n records with encodings, capture times and EXIF like a real shoot (see the module doc).
+    ``faces``: share of scenes that are portraits (a main face in ``eyes.faces`` and a 32x32 face
+    crop in the encoding, the scene's face plus noise); ``grey``: share of scenes shot in grey."""
     rng = np.random.default_rng(seed)
     # scene sizes: mostly singles and short bursts
     sizes = []
@@ -74,6 +76,14 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     first = np.searchsorted(scene_of, scene_of)               # index of each scene's first frame
     ev = np.where(bracket_scene[scene_of], np.array([0.0, -2.0, 2.0])[(np.arange(n) - first) % 3], 0.0)
     no_time = rng.random(n) < 0.02
+    # portraits and grey scenes from their own generator: the default shoot stays as it was
+    frng = np.random.default_rng(seed + 1)
+    portrait = (frng.random(n_scenes) < faces)[scene_of]
+    is_grey = (frng.random(n_scenes) < grey)[scene_of]
+    face_base = 128 + 40 * np.kron(frng.normal(0, 1, (n_scenes, 8, 8)), np.ones((4, 4))).astype(np.float32)
+    face_box = np.stack([frng.uniform(1500, 3500, n_scenes), frng.uniform(800, 2000, n_scenes),
+                         frng.uniform(600, 1200, n_scenes)], 1)[scene_of]
+    face_box[:, :2] += frng.normal(0, 30, (n, 2))
     stamps = [(t0 + timedelta(seconds=float(x))).isoformat(timespec="milliseconds") for x in times]
     blurry = (rng.random(n) < 0.2).tolist()
     prob = rng.random(n).tolist()
@@ -83,6 +93,12 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     records = []
     for k in range(n):
         e = float(ev[k])
+        face_list, crop = [], None
+        if portrait[k]:
+            x, y, w = (int(v) for v in face_box[k])
+            face_list = [{"box": [x, y, w, w], "main": True}]
+            c = np.clip(face_base[scene_of[k]] + frng.normal(0, 8, (32, 32)), 0, 255).astype(np.uint8)
+            crop = groups.encode_thumb(c)           # 1024 bytes + 2: the same layout as the face crop
         records.append({
             "path": f"/shoot/{'a' if k % 50 else 'b'}/IMG_{k:06d}.JPG",
             "ok": True,
@@ -91,12 +107,12 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
                      "make": "Bench", "model": "Cam", "orientation": 1},
             "width": 6000, "height": 4000,
             "sharpness": {"blurry": blurry[k], "probability": prob[k], "region": "frame"},
-            "eyes": {"state": "no_faces", "faces": []},
+            "eyes": {"state": "open" if face_list else "no_faces", "faces": face_list},
             "exposure": {"state": "ok"},
             "_encoding": {"v": groups.ENCODING_VERSION, "phash": ph[k], "phash_flip": phf[k], "dhash": ph[k],
                           "hist": hists[k], "thumb": groups.encode_thumb(thumbs[k]),
-                          "mean": means[k], "std": stds[k], "colour": True,
-                          "width": 6000, "height": 4000, "orientation": 1},
+                          "mean": means[k], "std": stds[k], "colour": not is_grey[k],
+                          "width": 6000, "height": 4000, "orientation": 1, "face": crop},
         })
     # the last 1 % of the shoot is replaced by copies of earlier photos in another folder, without
     # capture time (an export)
@@ -109,10 +125,10 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     return records[:n]
 
 
-def bench(n: int = 100_000, seed: int = 0) -> dict:
+def bench(n: int = 100_000, seed: int = 0, faces: float = 0.0, grey: float = 0.0) -> dict:
     """Synthesise n records and time ``groups.group`` on them (grouping only, one core)."""
     t = time.perf_counter()
-    records = synthetic_records(n, seed)
+    records = synthetic_records(n, seed, faces, grey)
     t_synth = time.perf_counter() - t
     stats: dict = {}
     t, c = time.perf_counter(), time.process_time()
@@ -124,6 +140,8 @@ def bench(n: int = 100_000, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    res = bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    args = sys.argv[1:]
+    res = bench(int(args[0]) if args else 100_000, faces=float(args[1]) if len(args) > 1 else 0.0,
+                grey=float(args[2]) if len(args) > 2 else 0.0)
     for k, v in res.items():
         print(f"{k:>20}: {v}")

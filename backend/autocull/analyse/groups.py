@@ -7,8 +7,8 @@ Two entry points (see docs/groups.md for the method and the measured numbers):
     cached with the analysis: 64-bit pHash (and the pHash of the mirrored image, so a flipped
     copy is still a copy), 64-bit dHash, a normalised HSV histogram (8 hue x 3 saturation x
     4 value bins), a 32x32 grey thumbnail (base64) for the structural checks, mean/std level
-    and the photo's size; with ``faces`` (the face detector's list), a 16x16 grey crop of the
-    largest face (``face``). JSON-serialisable; no capture time or exposure settings (those come
+    and the photo's size; with ``faces`` (the face detector's list), a 32x32 grey crop of the
+    largest face (``face``; encodings before v4 hold a 16x16 one, still understood). JSON-serialisable; no capture time or exposure settings (those come
     from the record's ``capture_time`` and ``exif``).
 
 ``group(records, settings=None, stats=None) -> list[dict | None]``
@@ -56,14 +56,19 @@ Rules for a pair (thresholds in :data:`DEFAULTS`):
   magnitude, 16x16) >= ``grey_ncc`` (fast gap) / ``grey_slow_ncc`` (within the window), or NCC
   >= ``grey_shift_ncc`` after a small shift with a level-histogram match >= ``grey_hist``. Plain
   NCC and histograms cannot tell grey faces on one backdrop apart.
+- *grey portrait series*, both with a 32x32 face crop, gap <= ``series_window_s``: the frame's edge
+  NCC plus the face crops' edge NCC (the better of the left and right halves: a face lit from one
+  side matches on its lit half) >= ``grey_face_sum``.
 - *content only* (a side has no capture time): the ``notime_*`` / ``grey_notime_ncc``
   thresholds, stricter.
 
 *Faces* (``face_check``): a pair joined by any rule but the duplicate one whose records both
 have faces (``eyes.faces``) is refused when the largest main face moved more than ``face_pos``
 of the frame, changed width by more than ``face_size`` (log ratio), or, when both encodings hold
-the face crop, the edge structure of the crops correlates less than ``face_ncc``: a different
-sitter on the same backdrop.
+the face crop, the edge structure of the crops correlates less than ``face_ncc`` (32x32 crops: the
+better of the left and right halves; 16x16 crops of older encodings: the whole crop against
+``face_ncc_v3``): a different sitter on the same backdrop. Pairs whose main face stayed put skip
+the panorama check (a pan moves the face; a side-lit portrait lines up "better" shifted).
 
 Kinds, and what policy must do with them:
 
@@ -71,7 +76,8 @@ Kinds, and what policy must do with them:
   EV) or exposure (time x ISO / f-number^2, >= ``bracket_min_ev`` EV, same scene) steps within
   ``bracket_window_s`` (plus the exposure time). Hashes are not consulted: the brightness
   difference defeats them, so EXIF decides. Without EXIF exposure data a content fallback
-  (same structure, mean grey level stepping by >= 2 ** ``bracket_content_step``) applies. **Every member of a
+  (mean grey level stepping by >= 2 ** ``bracket_content_step``, and the same picture with its
+  levels remapped: rank-normalised thumbnails' NCC >= ``bracket_content_rank``) applies. **Every member of a
   bracket has ``"best": True``** (``best_path`` names the frame nearest 0 EV, the reference
   exposure), so a policy that makes non-best members alternates never touches a bracket; policy
   should additionally treat ``kind == "bracket"`` as "keep every frame". Bracket members are not
@@ -196,7 +202,7 @@ STRICTNESS: dict = {
         "burst_window_s": 2.0, "burst_fast_s": 0.7, "burst_ncc": 0.80, "burst_ncc_lo": 0.50,
         "burst_hist": 0.70, "burst_hamming": 16, "slow_ncc": 0.90, "shift_ncc": 0.85,
         "grey_hist": 0.95, "grey_ncc": 0.80, "grey_slow_ncc": 0.90, "grey_shift_ncc": 0.95,
-        "face_ncc": 0.50, "face_pos": 0.08,
+        "face_ncc": 0.50, "face_pos": 0.08, "grey_face_sum": 1.40,
         "grey_notime_ncc": 0.92, "notime_ncc": 0.97, "notime_ncc_lo": 0.75, "notime_hist": 0.85,
         "notime_hamming": 8, "dup_hamming": 5, "dup_ncc": 0.985,
         "series_window_s": 10.0, "series_ncc": 0.85, "series_hist": 0.90,
@@ -496,36 +502,51 @@ class _Table:
                 fgeo[k] = ((x + w / 2) / W, (y + h / 2) / H, max(w, 1.0) / W)
         self.nfaces = nfaces
         self.face_geo = fgeo
-        # face crops: 32x32 (v4) or 16x16 (v3). face_rows: edge structure of the whole crop at
-        # 16x16 (every crop; a 32x32 crop is 2x2-pooled), face_halves: of its left and right
-        # halves at 32x32 (v4 crops only)
+        # face crops: 32x32 (v4) or 16x16 (v3), kept as bytes (face32 / face16, row face_slot);
+        # their edge structure is computed for the pairs that need it (face_half_rows, face16_rows)
         crops = [e.get("face") for e in encs]
-        n16 = FACE_V3 * FACE_V3
-        crop16 = np.zeros((n, FACE_V3, FACE_V3), np.uint8)
         self.has_face32 = np.array([isinstance(c, str) and len(c) == _FACE_B64 for c in crops], bool)
         self.has_face_crop = self.has_face32 | np.array([isinstance(c, str) and len(c) == _FACE_B64_V3
                                                          for c in crops], bool)
-        self.face_rows = np.zeros((n, n16), np.float32)
-        self.face_halves = np.zeros((n, 2, FACE * FACE // 2), np.float32)
+        self.face_slot = np.full(n, -1, np.int64)
         have = np.flatnonzero(self.has_face32)
+        self.face32 = np.zeros((len(have), FACE, FACE), np.uint8)
         if len(have):
             raw = np.frombuffer(base64.b64decode("".join(crops[k] for k in have)), np.uint8)
-            c32 = raw.reshape(len(have), FACE * FACE + 2)[:, :FACE * FACE].reshape(len(have), FACE, FACE)
-            pooled = c32.astype(np.uint16).reshape(len(have), FACE_V3, 2, FACE_V3, 2).sum((2, 4))
-            crop16[have] = ((pooled + 2) // 4).astype(np.uint8)
-            e32 = _edge_maps(c32)
-            h = FACE // 2
-            self.face_halves[have, 0] = _normalise_rows(e32[:, :, :h].reshape(len(have), -1))
-            self.face_halves[have, 1] = _normalise_rows(e32[:, :, h:].reshape(len(have), -1))
+            self.face32[:] = raw.reshape(len(have), FACE * FACE + 2)[:, :FACE * FACE].reshape(-1, FACE, FACE)
+            self.face_slot[have] = np.arange(len(have))
         old = np.flatnonzero(self.has_face_crop & ~self.has_face32)
+        n16 = FACE_V3 * FACE_V3
+        self.face16 = np.zeros((len(old), FACE_V3, FACE_V3), np.uint8)
         if len(old):
             raw = np.frombuffer(base64.b64decode("".join(crops[k] for k in old)), np.uint8)
-            crop16[old] = raw.reshape(len(old), n16 + 2)[:, :n16].reshape(len(old), FACE_V3, FACE_V3)
-        have = np.flatnonzero(self.has_face_crop)
-        if len(have):
-            self.face_rows[have] = _normalise_rows(_edge_maps(crop16[have]).reshape(len(have), -1))
+            self.face16[:] = raw.reshape(len(old), n16 + 2)[:, :n16].reshape(-1, FACE_V3, FACE_V3)
+            self.face_slot[old] = np.arange(len(old))
         self._erows: np.ndarray | None = None
         self._erow_done: np.ndarray | None = None
+
+    def face_half_rows(self, idx: np.ndarray) -> np.ndarray:
+        """(m, 2, 512): edge structure (zero-mean, unit) of the left and right half of the 32x32
+        face crops of records idx (all with a v4 crop)."""
+        m, h = len(idx), FACE // 2
+        e = _edge_maps(self.face32[self.face_slot[idx]])
+        out = np.empty((m, 2, FACE * h), np.float32)
+        out[:, 0] = _normalise_rows(e[:, :, :h].reshape(m, -1))
+        out[:, 1] = _normalise_rows(e[:, :, h:].reshape(m, -1))
+        return out
+
+    def face16_rows(self, idx: np.ndarray) -> np.ndarray:
+        """(m, 256): edge structure of the whole face crop at 16x16 (a 32x32 crop 2x2-pooled), for
+        records idx (all with a crop): the comparison of encodings before v4."""
+        c = np.empty((len(idx), FACE_V3, FACE_V3), np.uint8)
+        new = self.has_face32[idx]
+        if new.any():
+            pooled = self.face32[self.face_slot[idx[new]]].astype(np.uint16)
+            pooled = pooled.reshape(-1, FACE_V3, 2, FACE_V3, 2).sum((2, 4))
+            c[new] = ((pooled + 2) // 4).astype(np.uint8)
+        if (~new).any():
+            c[~new] = self.face16[self.face_slot[idx[~new]]]
+        return _normalise_rows(_edge_maps(c).reshape(len(idx), -1))
 
     def edge_rows(self, idx: np.ndarray) -> np.ndarray:
         """16x16 edge-structure rows (zero-mean, unit), computed once per record, on demand."""
@@ -1159,11 +1180,12 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
                            (series_t & (ncc >= th["series_ncc"]) & (hist >= th["series_hist"])))
     burst |= grey & ((fast_t & (edge >= th["grey_ncc"])) | (close_t & (edge >= th["grey_slow_ncc"])))
     # grey portrait series: the frame's edge structure and the face's (its better-lit half) together
+    face_half = np.full(len(a), np.nan, np.float32)      # filled where computed (face check reuses it)
     if th["grey_face_sum"] is not None:
         g = np.flatnonzero(grey & series_t & ~burst & T.has_face32[a] & T.has_face32[b])
         if len(g):
-            fh = _face_half_ncc(T, a[g], b[g])
-            burst[g[edge[g] + fh >= th["grey_face_sum"]]] = True
+            face_half[g] = _face_half_ncc(T, a[g], b[g])
+            burst[g[edge[g] + face_half[g] >= th["grey_face_sum"]]] = True
     # content only: a side without a capture time, stricter rules
     notime = ~both_t
     ncol = both_colour & (hist >= th["notime_hist"])
@@ -1209,7 +1231,7 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     if th["face_check"]:
         chk = np.flatnonzero(joined & ~dup & (T.nfaces[a] > 0) & (T.nfaces[b] > 0))
         if len(chk):
-            refuse = _faces_disagree(T, a[chk], b[chk], th)
+            refuse = _faces_disagree(T, a[chk], b[chk], th, face_half[chk])
             joined[chk[refuse]] = False
             st["face_refused"] = int(refuse.sum())
     # panorama steps (only where a weak match joined): the same exposure, and the frames line up
@@ -1243,31 +1265,39 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     return _finish(records, T, uf, edge_kind, th, st, out, dup_edges)
 
 
-def _face_half_ncc(T: _Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _face_half_ncc(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """Edge-structure NCC of the 32x32 face crops, left and right half separately; the better half
     counts (a face lit from one side matches on its lit half). nan where a side has no v4 crop."""
     out = np.full(len(a), np.nan, np.float32)
     p = np.flatnonzero(T.has_face32[a] & T.has_face32[b])
-    if len(p):
-        ha, hb = T.face_halves[a[p]], T.face_halves[b[p]]
-        out[p] = np.maximum(np.einsum("ij,ij->i", ha[:, 0], hb[:, 0]), np.einsum("ij,ij->i", ha[:, 1], hb[:, 1]))
+    for s in range(0, len(p), chunk):
+        q = p[s:s + chunk]
+        recs, inv = np.unique(np.concatenate([a[q], b[q]]), return_inverse=True)
+        rows = T.face_half_rows(recs)
+        ha, hb = rows[inv[:len(q)]], rows[inv[len(q):]]
+        out[q] = np.maximum(np.einsum("ij,ij->i", ha[:, 0], hb[:, 0]), np.einsum("ij,ij->i", ha[:, 1], hb[:, 1]))
     return out
 
 
-def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict) -> np.ndarray:
-    """Pairs (both with faces) whose largest main faces differ in place, size or look."""
+def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict,
+                    half: np.ndarray | None = None) -> np.ndarray:
+    """Pairs (both with faces) whose largest main faces differ in place, size or look (``half``:
+    the pairs' face half NCC where already known, nan elsewhere)."""
     ga, gb = T.face_geo[a], T.face_geo[b]
     with np.errstate(invalid="ignore", divide="ignore"):
         moved = np.maximum(np.abs(ga[:, 0] - gb[:, 0]), np.abs(ga[:, 1] - gb[:, 1])) > th["face_pos"]
         resized = np.abs(np.log(ga[:, 2] / gb[:, 2])) > th["face_size"]
     out = np.nan_to_num(moved, nan=0).astype(bool) | np.nan_to_num(resized, nan=0).astype(bool)
     if th["face_ncc"] is not None:
-        half = _face_half_ncc(T, a, b)
+        half = np.full(len(a), np.nan, np.float32) if half is None else half.copy()
+        todo = np.flatnonzero(np.isnan(half) & T.has_face32[a] & T.has_face32[b])
+        if len(todo):
+            half[todo] = _face_half_ncc(T, a[todo], b[todo])
         out |= half < th["face_ncc"]          # nan (no v4 crop on a side) compares False
         # a side with a 16x16 crop only (encodings before v4): the whole crop at 16x16
         old = np.flatnonzero(np.isnan(half) & T.has_face_crop[a] & T.has_face_crop[b])
         if len(old):
-            v = np.einsum("ij,ij->i", T.face_rows[a[old]], T.face_rows[b[old]])
+            v = np.einsum("ij,ij->i", T.face16_rows(a[old]), T.face16_rows(b[old]))
             out[old] |= v < th["face_ncc_v3"]
     return out
 
