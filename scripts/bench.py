@@ -10,7 +10,8 @@ against the floor of merely decoding the same files.
    (cropped, upscaled 1.2-1.7x, sharpened, with fine texture and sensor noise; a third of the frames
    show one face); singles, blurred frames (defocus, camera shake) and bursts of 3-5 frames
    0.2-0.5 s apart (shifted, rotated, all but one softer), with real EXIF.
-2. Decode floor: ``autocull.decode.load`` of every file (the scale the analysis uses), in this
+2. Decode floor: ``autocull.decode.load`` of every file (the scales the analysis uses: for a JPEG
+   one decode at the detail analysers' scale, the analysis image reduced from it), in this
    process one by one (per-photo times) and across the same number of worker processes as
    ``analyze`` (wall time once the workers are up); the faster of the two is the floor that
    ``analyze`` and the daemon are divided by. The files are in the page cache for every part,
@@ -591,8 +592,9 @@ def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset())
         tm = rec.get("_timings") or {}
         nfaces = len(((rec.get("eyes") or {}).get("faces")) or [])
         rows.append(dict(path=p, ok=rec.get("ok"), error=rec.get("error"), wall=wall, faces_n=nfaces, **tm))
-    # A JPEG's full-resolution pixels are decoded lazily by the first step that asks for a region
-    # (faces' mesh crop, sharpness' subject crop), and that step's timing carries the cost.
+    # A JPEG is decoded once in the decode step, at the scale the detail analysers work at (1/2 for
+    # these 6000 px frames); anything finer (a full decode, when a face's eyes need it) is decoded
+    # lazily by the step that asks for it, and that step's timing carries the cost.
     from autocull import decode
 
     full_ms = []
@@ -611,6 +613,11 @@ def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset())
            "steps_ms": {s: stats_ms(r.get(s) for r in rows) for s in steps},
            "faces+eyes_ms_one_face": stats_ms(r["faces"] + r["eyes"] for r in rows
                                               if r["faces_n"] == 1 and "faces" in r and "eyes" in r),
+           "faces+eyes_ms_one_face_jpeg": stats_ms(r["faces"] + r["eyes"] for r in rows if r["faces_n"] == 1
+                                                   and r["path"].suffix == ".jpg" and "faces" in r and "eyes" in r),
+           "faces+eyes_ms_one_face_dng": stats_ms(r["faces"] + r["eyes"] for r in rows if r["faces_n"] == 1
+                                                  and r["path"].suffix == ".dng" and "faces" in r and "eyes" in r),
+           "faces_ms_no_face": stats_ms(r["faces"] for r in rows if r["faces_n"] == 0 and "faces" in r),
            "photos_with_faces": sum(1 for r in rows if r["faces_n"]),
            "jpeg_full_res_decode_ms": stats_ms(full_ms)}
     errs = [r["error"] for r in rows if not r["ok"]]
@@ -685,9 +692,14 @@ def summary(r: dict) -> str:
         sm = pp["steps_ms"].get("sharpness")
         L.append(f"  budgets: sharpness {_fmt(sm)} ms median (budget 15); faces+eyes with one face "
                  f"{_fmt(fe)} ms median over {fe['n']} photos (budget 40)")
+        fj, fdn, fn = (pp.get(k) for k in ("faces+eyes_ms_one_face_jpeg", "faces+eyes_ms_one_face_dng",
+                                           "faces_ms_no_face"))
+        if fj and fdn and fn:
+            L.append(f"  faces+eyes with one face: JPEG {_fmt(fj)} ms (n={fj['n']}), DNG {_fmt(fdn)} ms "
+                     f"(n={fdn['n']}); faces step with no face found {_fmt(fn)} ms (n={fn['n']})")
         fd = pp.get("jpeg_full_res_decode_ms")
         if fd and fd.get("n"):
-            L.append(f"  a JPEG's lazy full-resolution decode (paid inside the first step calling region()): "
+            L.append(f"  a JPEG's lazy full-resolution decode (paid inside the first step that needs it): "
                      f"{_fmt(fd)} ms median")
     g = r.get("grouping")
     if g is not None:

@@ -151,7 +151,8 @@ def test_from_array_regions_crop_the_same_pixels():
     assert d.region((480, 290, 50, 50)).shape == (10, 20, 3)  # clipped at the border
 
 
-def test_region_from_the_analysis_image_when_it_has_enough_pixels(real_jpeg):
+def test_region_from_the_analysis_image_when_it_has_enough_pixels(real_jpeg, monkeypatch):
+    monkeypatch.setattr(decode, "DETAIL_SIDE", 1632)  # detail work at half scale: no full decode at load
     d = decode.load(real_jpeg)  # 2448x3264 decoded at half scale
     big_enough = d.region((0, 0, 1200, 1200), max_side=300)
     assert big_enough.shape[:2] == (300, 300)
@@ -161,7 +162,38 @@ def test_region_from_the_analysis_image_when_it_has_enough_pixels(real_jpeg):
     assert d._full is not None
 
 
-def test_region_at_a_requested_scale_uses_the_coarsest_decode_that_reaches_it(tmp_path):
+def test_jpeg_is_decoded_once_at_the_detail_scale_and_the_analysis_image_derived(tmp_path, monkeypatch):
+    """One entropy decode at load: at the coarsest DCT scale that holds DETAIL_SIDE, cached;
+    the analysis image has the size the analysis DCT scale would give, and its pixels agree
+    with that direct decode."""
+    import cv2
+    import simplejpeg
+
+    rng = np.random.default_rng(5)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (1600, 2400, 3), dtype=np.uint8), (0, 0), 2.0)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    monkeypatch.setattr(decode, "ANALYSIS_SIDE", 500)   # analysis image: 1/4 scale (600 px)
+    monkeypatch.setattr(decode, "DETAIL_SIDE", 1200)    # detail work: 1/2 scale (1200 px)
+    calls = []
+    real = decode._jpeg_scaled
+    monkeypatch.setattr(decode, "_jpeg_scaled", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    d = decode.load(path)
+    assert len(calls) == 1
+    assert d.image.shape[:2] == (400, 600)
+    assert d._full is None and set(d._scaled) == {2} and d._scaled[2].shape[:2] == (800, 1200)
+    assert d.at_scale(0.5) is d._scaled[2] and len(calls) == 1        # reused, not decoded again
+    direct = simplejpeg.decode_jpeg(path.read_bytes(), colorspace="BGR", min_height=400, min_width=600)
+    assert np.abs(d.image.astype(int) - direct.astype(int)).mean() < 3.0
+    monkeypatch.setattr(decode, "DETAIL_SIDE", 5000)    # more than the file has: the full decode, once
+    calls.clear()
+    d = decode.load(path)
+    assert len(calls) == 1 and d._full is not None and d._full.shape[:2] == (1600, 2400)
+    assert d.full() is d._full and d.full_scale == 1.0 and len(calls) == 1
+
+
+def test_region_at_a_requested_scale_uses_the_coarsest_decode_that_reaches_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(decode, "DETAIL_SIDE", 150)  # lazy scales only: nothing finer decoded at load
     rng = np.random.default_rng(3)
     img = rng.integers(0, 255, (800, 1200, 3), dtype=np.uint8)
     import cv2

@@ -249,11 +249,12 @@ def test_pipeline_fills_eyes_and_policy_rejects_closed_eyes(tmp_path):
     assert not any("eyes closed" in r for r in normal["reasons"])
 
 
-def test_eye_too_small_to_judge_is_cut_without_decoding(tmp_path):
+def test_eye_too_small_to_judge_is_cut_without_decoding(tmp_path, monkeypatch):
     """An eye that stays narrower than MIN_EYE_PX even at full resolution is cut from the
     analysis image: no decode of a large JPEG for a crop that will not be judged."""
     import simplejpeg
 
+    monkeypatch.setattr(decode, "DETAIL_SIDE", decode.ANALYSIS_SIDE)  # nothing finer decoded at load
     img = np.full((2800, 4200, 3), 128, np.uint8)
     path = tmp_path / "big.jpg"
     path.write_bytes(simplejpeg.encode_jpeg(img, 90, colorspace="BGR"))

@@ -156,7 +156,8 @@ def test_face_crossing_the_image_border_is_clipped_to_the_frame():
 
 def _jpeg_frame(tmp_path, face_px: float, size=(4200, 2800), at=(1500, 1000)) -> decode.Decoded:
     """A one-face portrait shrunk so its face box is about ``face_px`` wide, inside a large
-    noisy frame saved as a JPEG (decoded lazily: analysis image at a DCT scale)."""
+    noisy frame saved as a JPEG (decoded lazily: analysis image at a DCT scale, and nothing
+    finer decoded at load, so the face step's own fetching is what these tests see)."""
     import simplejpeg
 
     src = cv2.imread(str(shared("portraits_people", "face_recognition_examples", "examples__obama-720p.jpg")))
@@ -170,7 +171,12 @@ def _jpeg_frame(tmp_path, face_px: float, size=(4200, 2800), at=(1500, 1000)) ->
     canvas[at[1]:at[1] + small.shape[0], at[0]:at[0] + small.shape[1]] = small
     path = tmp_path / "frame.jpg"
     path.write_bytes(simplejpeg.encode_jpeg(canvas, 92, colorspace="BGR"))
-    return decode.load(path)
+    old = decode.DETAIL_SIDE
+    decode.DETAIL_SIDE = decode.ANALYSIS_SIDE
+    try:
+        return decode.load(path)
+    finally:
+        decode.DETAIL_SIDE = old
 
 
 def _decoded_beyond_analysis(d) -> list:

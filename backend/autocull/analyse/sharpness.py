@@ -59,8 +59,10 @@ from __future__ import annotations
 import numpy as np
 import cv2
 
+from autocull.decode import DETAIL_SIDE
+
 PATCH = 64                 # patch side (px) the CNN sees
-WORK_LONG = 3000           # patches are cut at full resolution, or near-full for larger photos
+WORK_LONG = DETAIL_SIDE    # patches are cut at full resolution, or near-full for larger photos (3000 px)
 FACE_WIDTH = 224           # faces are judged normalised to (at most) this width in px
 MIN_FACE_PX = 96           # a face narrower than this at work scale is left to the subject rule
 SUBJECT_PATCHES = 8        # patches taken from the most detailed cells of the frame
