@@ -8,8 +8,9 @@ Two entry points (see docs/groups.md for the method and the measured numbers):
     copy is still a copy), 64-bit dHash, a normalised HSV histogram (8 hue x 3 saturation x
     4 value bins), a 32x32 grey thumbnail (base64) for the structural checks, mean/std level
     and the photo's size; with ``faces`` (the face detector's list), a 32x32 grey crop of the
-    largest face (``face``; encodings before v4 hold a 16x16 one, still understood). JSON-serialisable; no capture time or exposure settings (those come
-    from the record's ``capture_time`` and ``exif``).
+    largest face (``face``; encodings before v4 hold a 16x16 one, still understood).
+    JSON-serialisable; no capture time or exposure settings (those come from the record's
+    ``capture_time`` and ``exif``).
 
 ``group(records, settings=None, stats=None) -> list[dict | None]``
     One entry per record, in order: ``None`` for a photo in no group (and for records with
