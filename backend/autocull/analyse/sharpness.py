@@ -29,8 +29,9 @@ Output
     - ``laplacian``: the classical baseline on the same patches (normalised variance of the
       Laplacian, higher is sharper), reported for comparison.
     - ``directional``: :func:`directional_sharpness` of the sharpest patches (higher is
-      sharper); ``hint`` (blurry photos only): "smeared along one direction (shake or
-      motion)" or "soft in every direction (missed focus)".
+      sharper); ``hint`` (blurry photos only), a guess from how unequal the directions are
+      (worst / best under ``ANISOTROPY``): "smeared along one direction (likely shake or
+      motion)" or "soft in every direction (likely missed focus)".
 
 Method
     Blur is judged at (near-)native resolution, not on a thumbnail: grayscale ``PATCH`` x
@@ -438,8 +439,8 @@ def _blur_kind(patches: np.ndarray) -> str:
     e = directional_energy(patches)
     if e.max() <= 0:
         return "soft"
-    return "smeared along one direction (shake or motion)" if e.min() / e.max() < ANISOTROPY \
-        else "soft in every direction (missed focus)"
+    return "smeared along one direction (likely shake or motion)" if e.min() / e.max() < ANISOTROPY \
+        else "soft in every direction (likely missed focus)"
 
 
 def assess(decoded, faces) -> dict:
