@@ -168,7 +168,7 @@ DEFAULTS: dict = {
                                   # (the better of the left and right halves)
     "face_ncc_v3": 0.40,          # ... the same for a 16x16 crop (encodings before v4), whole crop
     "grey_face_sum": 1.30,        # grey portraits, gap <= series_window_s: edge NCC (16x16 frame)
-                                  # + face half NCC at least this (None: off)
+                                  # + face half NCC at least this (above 2: off)
     # brackets
     "bracket_window_s": 2.0,      # gap between bracket frames (plus the earlier exposure time)
     "bracket_min_ev": 0.6,        # smallest exposure step (EV) that counts as bracketing
