@@ -194,6 +194,29 @@ def test_directional_sharpness_handles_empty_and_flat_input():
     assert S.directional_sharpness([np.zeros((3, 3), np.uint8)]) == 0.0   # too small: ignored
 
 
+def test_noise_sigma_measures_noise_not_edges():
+    rng = np.random.default_rng(4)
+    flat = 128 + rng.normal(0, 4.0, (S.PATCH, S.PATCH))
+    assert S.noise_sigma(flat) == pytest.approx(4.0, rel=0.2)
+    edge = np.zeros((S.PATCH, S.PATCH)); edge[:, S.PATCH // 2:] = 200     # one clean step edge
+    assert S.noise_sigma(edge) < 0.5
+    ramp = np.tile(np.linspace(0, 250, S.PATCH), (S.PATCH, 1))          # smooth shading
+    assert S.noise_sigma(ramp) < 0.5
+
+
+def test_sensor_noise_does_not_read_as_detail(astronaut):
+    """Heavy defocus plus sensor noise stays far below the sharp photo: the noise's expected
+    energy is taken off each direction."""
+    rng = np.random.default_rng(6)
+    soft = _convolve(astronaut, _disc(8)).astype(np.float32)
+    noisy = np.clip(soft + rng.normal(0, 3.0, soft.shape), 0, 255).astype(np.uint8)
+    sharp = S.directional_sharpness(_gray_patches(astronaut))
+    clean = S.directional_sharpness(_gray_patches(soft.astype(np.uint8)))
+    with_noise = S.directional_sharpness(_gray_patches(noisy))
+    assert with_noise < 0.1 * sharp
+    assert with_noise < clean + 0.1 * sharp
+
+
 def test_directional_probability_is_monotone_and_centred():
     t = 0.4
     assert S.directional_probability(t, t) == pytest.approx(0.5)

@@ -103,11 +103,42 @@ def laplacian_variance(gray: np.ndarray) -> float:
 _DIRECTIONS = np.deg2rad(np.arange(0.0, 180.0, 15.0))
 
 
+def _steered_kernel_norms() -> np.ndarray:
+    """Squared L2 norm of the steered second-derivative kernel for each direction: the energy
+    that unit-variance white noise puts into that direction's response."""
+    kx, ky = cv2.getDerivKernels(2, 0, 3)
+    kxx = np.outer(ky, kx)
+    kx, ky = cv2.getDerivKernels(1, 1, 3)
+    kxy = np.outer(ky, kx)
+    kx, ky = cv2.getDerivKernels(0, 2, 3)
+    kyy = np.outer(ky, kx)
+    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
+    return np.array([np.sum((ci * ci * kxx + 2 * ci * si * kxy + si * si * kyy) ** 2) for ci, si in zip(c, s)])
+
+
+_KERNEL_NORMS = _steered_kernel_norms()
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise_sigma(patch: np.ndarray) -> float:
+    """Standard deviation (gray levels) of a patch's sensor noise: the median absolute response
+    to the Laplacian-difference mask of Immerkaer ("Fast noise variance estimation", CVIU 1996),
+    which is blind to flat areas and straight ramps; the median (/0.6745, /6 for the mask's
+    norm) keeps edges from reading as noise."""
+    g = np.asarray(patch, dtype=np.float32)
+    if g.ndim != 2 or min(g.shape) < 3:
+        return 0.0
+    r = cv2.filter2D(g, cv2.CV_32F, _NOISE_KERNEL)[1:-1, 1:-1]
+    return float(np.median(np.abs(r)) / 0.6745 / 6.0)
+
+
 def directional_energy(patches) -> np.ndarray:
     """Energy of the second derivative along each of 12 directions (every 15 degrees from
-    the x axis), pooled over the patches and normalised by their pooled intensity variance
-    (+25 per patch); see :func:`directional_sharpness`. Zeros for no usable patch."""
-    m = np.zeros(6)
+    the x axis), less what the patch's own sensor noise (:func:`noise_sigma`) would put there,
+    pooled over the patches and normalised by their pooled intensity variance (+25 per patch);
+    see :func:`directional_sharpness`. Zeros for no usable patch."""
+    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
+    total = np.zeros(len(_DIRECTIONS))
     var = 0.0
     for p in patches:
         g = np.asarray(p, dtype=np.float32)
@@ -116,17 +147,16 @@ def directional_energy(patches) -> np.ndarray:
         ixx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)[2:-2, 2:-2].astype(np.float64)
         iyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)[2:-2, 2:-2].astype(np.float64)
         ixy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)[2:-2, 2:-2].astype(np.float64)
-        m += [np.mean(ixx * ixx), np.mean(iyy * iyy), np.mean(ixy * ixy),
-              np.mean(ixx * ixy), np.mean(iyy * ixy), np.mean(ixx * iyy)]
+        xx, yy, xy = np.mean(ixx * ixx), np.mean(iyy * iyy), np.mean(ixy * ixy)
+        xxy, yyy, xxyy = np.mean(ixx * ixy), np.mean(iyy * ixy), np.mean(ixx * iyy)
+        # E[(c^2 Ixx + 2cs Ixy + s^2 Iyy)^2], expanded in the six moments
+        e = (c ** 4 * xx + s ** 4 * yy + 4 * c * c * s * s * xy + 4 * c ** 3 * s * xxy
+             + 4 * c * s ** 3 * yyy + 2 * c * c * s * s * xxyy)
+        total += np.maximum(e - noise_sigma(g) ** 2 * _KERNEL_NORMS, 0.0)
         var += float(g.var()) + 25.0
     if var == 0.0:
         return np.zeros(len(_DIRECTIONS))
-    xx, yy, xy, xxy, yyy, xxyy = m
-    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
-    # E[(c^2 Ixx + 2cs Ixy + s^2 Iyy)^2], expanded in the six pooled moments
-    e = (c ** 4 * xx + s ** 4 * yy + 4 * c * c * s * s * xy + 4 * c ** 3 * s * xxy
-         + 4 * c * s ** 3 * yyy + 2 * c * c * s * s * xxyy)
-    return np.maximum(e, 0.0) / var
+    return total / var
 
 
 def directional_sharpness(patches) -> float:
@@ -137,6 +167,10 @@ def directional_sharpness(patches) -> float:
     pooled over all patches and normalised by the pooled intensity variance (+25, as in
     :func:`laplacian_variance`); the result is the minimum over the directions. Higher is
     sharper; about 0 when every direction is blurred.
+
+    Sensor noise has second derivatives in every direction and would read as detail on a
+    heavily blurred, nearly flat frame; each patch's expected noise energy (its noise
+    variance times the steered kernel's squared norm) is taken off first.
 
     Defocus lowers detail in every direction; camera shake and motion blur smear it along
     the motion, leaving edges parallel to the motion crisp, so an isotropic measure (the
