@@ -267,3 +267,58 @@ def test_eye_too_small_to_judge_is_cut_without_decoding(tmp_path, monkeypatch):
     eye = {"center": [2000.0, 1400.0], "corners": [[1985.0, 1400.0], [2015.0, 1400.0]]}
     crop, px = E.eye_crop(d, eye)
     assert px * E.CROP_SCALE >= E.EYE_MIN_PX and px >= E.MIN_EYE_PX
+
+
+# ---------------------------------------------------------------- wink rule
+
+def _judge_with(monkeypatch, probs, widths=(30.0, 30.0)):
+    """judge_face on a plain frame with two eyes whose CNN probabilities are ``probs``
+    (image-left eye first) and no eye aspect ratio, so each eye's P is exactly ``probs``."""
+    d = decode.from_array(np.full((400, 400, 3), 128, np.uint8))
+    eyes = []
+    for cx, w in zip((160.0, 240.0), widths):
+        eyes.append({"center": [cx, 180.0], "corners": [[cx - w / 2, 180.0], [cx + w / 2, 180.0]], "ear": None})
+    face = {"box": [100, 100, 200, 200], "score": 0.9, "landmarks": {"eyes": eyes}}
+    queue = list(probs)
+    monkeypatch.setattr(E, "closed_probability", lambda crop: queue.pop(0))
+    return E.judge_face(d, face)
+
+
+def test_wink_one_eye_closed_other_open_is_closed(monkeypatch):
+    for probs in ((0.55, 0.05), (0.05, 0.55)):
+        r = _judge_with(monkeypatch, probs)
+        assert r["state"] == "closed" and "why" not in r, (probs, r)
+        assert r["closed_probability"] == pytest.approx(0.55)
+
+
+def test_both_eyes_equally_narrowed_is_not_closed(monkeypatch):
+    # squint / laugh: both eyes in the unsure band, alike
+    assert _judge_with(monkeypatch, (0.55, 0.5))["state"] == "unsure"
+    assert _judge_with(monkeypatch, (0.45, 0.42))["state"] == "unsure"
+    # the more-closed eye under WINK_MIN: not a wink, even with the other eye wide open
+    assert _judge_with(monkeypatch, (E.WINK_MIN - 0.05, 0.01))["state"] == "unsure"
+
+
+def test_wink_rule_needs_a_frontal_face_and_can_be_switched_off(monkeypatch):
+    # turned face (eye widths 0.6 apart: not a profile, not frontal): no wink call
+    assert _judge_with(monkeypatch, (0.55, 0.05), widths=(30.0, 18.0))["state"] == "unsure"
+    monkeypatch.setattr(E, "WINK_GAP", None)
+    assert _judge_with(monkeypatch, (0.55, 0.05))["state"] == "unsure"
+    # a clearly closed eye needs no wink rule
+    assert _judge_with(monkeypatch, (0.9, 0.05))["state"] == "closed"
+
+
+def test_real_wink_is_closed_and_a_laugh_is_not():
+    """Yale: subject02's wink (scrunched lid, P about 0.5) is closed; subject12's laugh,
+    both eyes narrowed alike, is not."""
+    Image = pytest.importorskip("PIL.Image")
+
+    def judge(rel):
+        with Image.open(shared("yale_faces", rel)) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        d = decode.from_array(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        return E.assess(d, F.detect(d))
+
+    wink = judge("wink/subject02.wink.gif")
+    assert wink["state"] == "closed" and wink["faces"][0]["closed_probability"] < E.CLOSED_AT
+    assert judge("happy/subject12.happy.gif")["state"] != "closed"

@@ -21,7 +21,15 @@ the patch and its mirror image are averaged.
 
 Per face ``state`` is ``closed`` when the more-closed eye's probability reaches
 ``CLOSED_AT`` (a wink counts as closed), ``open`` when both eyes are below ``OPEN_BELOW``,
-otherwise ``unsure``; and ``unsure`` with a ``why`` when the face cannot be judged (eyes
+otherwise ``unsure``.  Wink rule: a wink is one eye closed and the other open, while
+squints and laughs narrow both eyes alike, so a clear difference between the two eyes is
+evidence of a closed eye even below ``CLOSED_AT``: the face is also ``closed`` when both
+eyes are judged (each at least ``MIN_EYE_PX``), the face is frontal (narrower / wider
+eye-corner distance >= ``WINK_FRONTAL``), one eye's probability reaches ``WINK_MIN``, the
+other is below ``OPEN_BELOW`` (open) and they are at least ``WINK_GAP`` apart
+(``WINK_GAP = None`` turns the rule off).  ``WINK_GAP``/``WINK_MIN`` were chosen on Yale
+faces by person (``training/eyes/wink_select.py``; see ``models/eyes.md``).  The face is
+``unsure`` with a ``why`` when it cannot be judged (eyes
 smaller than ``MIN_EYE_PX`` pixels, no landmarks, strong profile, both eyes dark and flat
 as behind sunglasses).  The photo is ``closed`` when any judged main face is closed,
 ``unsure`` when a main face cannot be judged, ``open`` when every main face is open and
@@ -72,6 +80,14 @@ COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes 
 USE_EAR = True
 EAR_MID = 0.2
 EAR_SCALE = 0.03
+# Wink rule (see the module docstring): one eye at least WINK_MIN, the other below
+# OPEN_BELOW, the two at least WINK_GAP apart, both eyes usable and the face frontal
+# (narrower / wider eye >= WINK_FRONTAL) -> closed. WINK_GAP None switches it off.
+# WINK_GAP and WINK_MIN chosen on Yale by person (training/eyes/wink_select.py, values
+# from all Yale people); WINK_FRONTAL fixed beforehand.
+WINK_GAP = 0.15
+WINK_MIN = 0.5
+WINK_FRONTAL = 0.75
 
 
 # ---------------------------------------------------------------- the public function
@@ -177,6 +193,15 @@ def ear_probability(ear) -> float | None:
     return float(1.0 / (1.0 + math.exp(min(max(z, -60.0), 60.0))))
 
 
+def _wink(probs: list, frontal: float) -> bool:
+    """One eye closed, the other open: both eyes judged, the face frontal enough, one eye
+    at least ``WINK_MIN``, the other below ``OPEN_BELOW`` and ``WINK_GAP`` apart."""
+    if WINK_GAP is None or len(probs) != 2 or any(q is None for q in probs) or frontal < WINK_FRONTAL:
+        return False
+    lo, hi = sorted(probs)
+    return hi >= WINK_MIN and lo < OPEN_BELOW and hi - lo >= WINK_GAP
+
+
 def _position(box, width) -> str:
     cx = (box[0] + box[2] / 2.0) / max(width, 1)
     return "left of frame" if cx < 1 / 3 else "right of frame" if cx > 2 / 3 else "centre of frame"
@@ -227,7 +252,7 @@ def judge_face(decoded, face: dict, signals: str = "both") -> dict:
     if profile or len(usable) < 2 and p < CLOSED_AT:
         out.setdefault("why", "one eye only")
         return out
-    if p >= CLOSED_AT:
+    if p >= CLOSED_AT or _wink([e["p"] for e in usable], min(widths) / max(max(widths), 1e-6)):
         out["state"] = "closed"
         out.pop("why", None)
     elif p < OPEN_BELOW:
