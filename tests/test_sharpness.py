@@ -338,6 +338,19 @@ def test_laplacian_baseline_falls_with_blur(astronaut):
     assert S.laplacian_variance(np.zeros((2, 2))) == 0.0
 
 
+def test_face_and_subject_rules_use_their_own_model_threshold(astronaut):
+    cal = S.calibration()
+    face = _assess(astronaut, [ASTRONAUT_FACE])
+    subject = _assess(astronaut)
+    assert face["region"] == "face" and subject["region"] in ("subject", "frame")
+    assert face["model_threshold"] == cal["face_threshold"]
+    assert subject["model_threshold"] == cal["threshold"]
+    for r in (face, subject):
+        assert r["probability"] == pytest.approx(S.calibrated(r["model_probability"], r["model_threshold"]), abs=1e-3) \
+            or r["region"] != "face"
+    assert face["blurry"] == (face["model_probability"] >= face["model_threshold"])
+
+
 def test_normalise_patches_is_contrast_invariant():
     rng = np.random.default_rng(3)
     p = rng.integers(60, 190, (2, S.PATCH, S.PATCH)).astype(np.uint8)

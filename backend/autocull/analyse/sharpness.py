@@ -15,7 +15,8 @@ Output
     - ``probability`` in [0, 1]: how likely the judged region is blurry (missed focus, camera
       shake, subject motion), calibrated so that ``blurry = probability >= 0.5``: the model's
       own output (``model_probability``) is mapped monotonically so its decision threshold
-      (``model_threshold``, chosen on validation data by the training run and stored in
+      (``model_threshold``: one for the face rule, one for the subject rule, each chosen on
+      validation photos judged by that rule by the training run and stored in
       ``models/blur.json``) lands on 0.5. Outside faces it is the larger of that and the
       worst-direction measure's probability (``directional`` under ``directional_threshold``
       reads over 0.5), so either signal can call the subject blurry.
@@ -73,7 +74,7 @@ SHARPEST_FACE = 2
 FLAT_STD = 4.0             # structure std (gray levels) under which a patch is featureless
 CENTRE_WEIGHT = 0.35       # detail score falls off by this much towards the corners
 DETAIL = "gradient"        # how cells are ranked: "gradient" (edge energy) or "corner" (2-D detail)
-THRESHOLD = 0.5            # blurry when probability >= threshold (default; models/blur.json overrides)
+THRESHOLD = 0.5            # blurry when probability >= threshold (default for both rules; models/blur.json overrides)
 LAPLACIAN_THRESHOLD = 0.1  # baseline: blurry below this (default; models/blur.json overrides)
 DIRECTIONAL_THRESHOLD = 0.3  # subject rule: blurry below this (default; models/blur.json overrides)
 ANISOTROPY = 0.3           # reason hint: worst/best direction below this reads as shake or motion
@@ -404,13 +405,14 @@ _CALIBRATION: dict = {}
 
 def calibration() -> dict:
     """Decision thresholds chosen on validation data by the training run, stored next to the
-    model as ``models/blur.json`` (``{"threshold": .., "laplacian_threshold": ..}``); defaults
+    model as ``models/blur.json`` (``{"threshold": .. (subject rule), "face_threshold": ..
+    (face rule), "laplacian_threshold": .., "directional_threshold": ..}``); defaults
     when absent."""
     from autocull import models
     path = models.model_path(MODEL_NAME).with_suffix(".json")
     key = str(path)
     if key not in _CALIBRATION:
-        cal = {"threshold": THRESHOLD, "laplacian_threshold": LAPLACIAN_THRESHOLD,
+        cal = {"threshold": THRESHOLD, "face_threshold": THRESHOLD, "laplacian_threshold": LAPLACIAN_THRESHOLD,
                "directional_threshold": DIRECTIONAL_THRESHOLD}
         try:
             import json
@@ -519,6 +521,10 @@ def assess(decoded, faces) -> dict:
             return result
 
     raw = float(prob)
+    if region == "face" and interp is not None:
+        # Eye-band patches of a face (smooth skin, normalised to <= FACE_WIDTH px) have their
+        # own decision threshold, chosen on validation faces.
+        threshold = cal["face_threshold"]
     prob = calibrated(raw, threshold)
     if region != "face":
         # The worst-direction measure joins the model outside faces: it catches the shake and
@@ -534,7 +540,8 @@ def assess(decoded, faces) -> dict:
         reason += f"; {hint}"
     result.update(hint=hint,
         blurry=blurry, probability=round(float(prob), 4), score=round(1.0 - float(prob), 4),
-        model_probability=round(raw, 4), directional=round(float(directional), 4), method=method,
+        model_probability=round(raw, 4), model_threshold=threshold,
+        directional=round(float(directional), 4), method=method,
         region=region, laplacian=round(float(lap), 4), patches=int(n), reason=reason + ")",
     )
     return result
