@@ -221,10 +221,17 @@ def _exif_bytes(when: datetime, exposure_time: float, f_number: float, iso: int)
     return exif.tobytes()
 
 
-def write_one(spec: dict, outdir: str, raw_bits: int) -> tuple[str, int]:
-    """Render and write one photo; returns (name, bytes)."""
+def _jpeg_with_exif(img: np.ndarray, when: datetime, shutter: float) -> bytes:
+    """RGB uint8 -> JPEG q90 bytes with an EXIF APP1 (capture time, shutter, f/2.8, ISO 400)."""
     import simplejpeg
 
+    jpg = simplejpeg.encode_jpeg(img, quality=90, colorspace="RGB", colorsubsampling="420")
+    payload = _exif_bytes(when, shutter, 2.8, 400)
+    return jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpg[2:]
+
+
+def write_one(spec: dict, outdir: str, raw_bits: int) -> tuple[str, int]:
+    """Render and write one photo; returns (name, bytes)."""
     from dngwriter import write_dng
 
     img = render(spec)
@@ -234,10 +241,7 @@ def write_one(spec: dict, outdir: str, raw_bits: int) -> tuple[str, int]:
     # a burst keeps one exposure; only a lone shaken frame was shot slow
     shutter = 1 / 15 if spec["kind"] == "blurred" and spec["blur"][0] == "motion" else 1 / 250
     if spec["ext"] == "jpg":
-        jpg = simplejpeg.encode_jpeg(img, quality=90, colorspace="RGB", colorsubsampling="420")
-        payload = _exif_bytes(when, shutter, 2.8, 400)
-        app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-        tmp.write_bytes(jpg[:2] + app1 + jpg[2:])
+        tmp.write_bytes(_jpeg_with_exif(img, when, shutter))
     else:
         write_dng(tmp, img, preview_side=spec["preview_side"], bits=raw_bits, make="AutoCull",
                   model="Bench Camera", capture_time=when, exposure_time=shutter, f_number=2.8, iso=400,
@@ -563,6 +567,15 @@ def run_daemon(paths: list[Path], tmp: Path) -> dict:
     return out
 
 
+def _one_face(rows: list[dict]) -> list[dict]:
+    """The timed rows of photos where exactly one face was found."""
+    return [r for r in rows if r["faces_n"] == 1 and "faces" in r and "eyes" in r]
+
+
+def _faces_eyes_ms(rows) -> dict:
+    return stats_ms(r["faces"] + r["eyes"] for r in rows)
+
+
 def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset()) -> dict:
     """analyse_one in this process over an even sample of JPEGs and DNGs (a third of it frames
     with a face, when there are some), after one warm-up call."""
@@ -606,18 +619,16 @@ def per_photo(paths: list[Path], sample: int, with_face: set[str] = frozenset())
             d.full()
             full_ms.append((time.perf_counter() - t1) * 1000)
     steps = ["decode", "faces", "eyes", "sharpness", "exposure", "encode"]
+    one_face = _one_face(rows)
     out = {"sample": len(rows), "warmup_first_call_ms": round(warmup_ms, 1),
            "warmup_ok": bool(warm.get("ok")), "ok": sum(1 for r in rows if r["ok"]),
            "total_ms": stats_ms(r["wall"] for r in rows),
            "total_ms_jpeg": stats_ms(r["wall"] for r in rows if r["path"].suffix == ".jpg"),
            "total_ms_dng": stats_ms(r["wall"] for r in rows if r["path"].suffix == ".dng"),
            "steps_ms": {s: stats_ms(r.get(s) for r in rows) for s in steps},
-           "faces+eyes_ms_one_face": stats_ms(r["faces"] + r["eyes"] for r in rows
-                                              if r["faces_n"] == 1 and "faces" in r and "eyes" in r),
-           "faces+eyes_ms_one_face_jpeg": stats_ms(r["faces"] + r["eyes"] for r in rows if r["faces_n"] == 1
-                                                   and r["path"].suffix == ".jpg" and "faces" in r and "eyes" in r),
-           "faces+eyes_ms_one_face_dng": stats_ms(r["faces"] + r["eyes"] for r in rows if r["faces_n"] == 1
-                                                  and r["path"].suffix == ".dng" and "faces" in r and "eyes" in r),
+           "faces+eyes_ms_one_face": _faces_eyes_ms(one_face),
+           "faces+eyes_ms_one_face_jpeg": _faces_eyes_ms(r for r in one_face if r["path"].suffix == ".jpg"),
+           "faces+eyes_ms_one_face_dng": _faces_eyes_ms(r for r in one_face if r["path"].suffix == ".dng"),
            "faces_ms_no_face": stats_ms(r["faces"] for r in rows if r["faces_n"] == 0 and "faces" in r),
            "photos_with_faces": sum(1 for r in rows if r["faces_n"]),
            "jpeg_full_res_decode_ms": stats_ms(full_ms)}
@@ -632,7 +643,6 @@ def write_portraits(outdir: Path, k: int, size: tuple[int, int], seed: int = 11)
     the frame (face box about 12-20 % of the frame's width, as a portrait at 24 MP has it) over a
     softened scene, with fine texture and sensor noise."""
     import cv2
-    import simplejpeg
 
     src, texture, noise = _assets()
     rng = np.random.default_rng(seed)
@@ -651,10 +661,8 @@ def write_portraits(outdir: Path, k: int, size: tuple[int, int], seed: int = 11)
         bg[y:y + ph, x:x + pw] = person[:ph, :pw]
         img = bg.astype(np.int16) + _tile(texture, h, w, i, i)[..., None] + _tile(noise, h, w, 3 * i, i)
         img = np.clip(img, 0, 255).astype(np.uint8)
-        jpg = simplejpeg.encode_jpeg(img, quality=90, colorspace="RGB", colorsubsampling="420")
-        payload = _exif_bytes(datetime(2026, 6, 2, 9, 0, i), 1 / 250, 2.8, 400)
         path = outdir / f"PORTRAIT_{i + 1:02d}.jpg"
-        path.write_bytes(jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpg[2:])
+        path.write_bytes(_jpeg_with_exif(img, datetime(2026, 6, 2, 9, 0, i), 1 / 250))
         paths.append(path)
     return paths
 
@@ -673,9 +681,9 @@ def per_portrait(outdir: Path, k: int, size: tuple[int, int]) -> dict:
         fs = ((rec.get("eyes") or {}).get("faces")) or []
         rows.append(dict(faces_n=len(fs), state=(rec.get("eyes") or {}).get("state"),
                          face_w=round(fs[0]["box"][2]) if fs else None, **tm))
-    one = [r for r in rows if r["faces_n"] == 1 and "faces" in r and "eyes" in r]
+    one = _one_face(rows)
     return {"n": len(rows), "one_face": len(one),
-            "faces+eyes_ms": stats_ms(r["faces"] + r["eyes"] for r in one),
+            "faces+eyes_ms": _faces_eyes_ms(one),
             "faces_ms": stats_ms(r["faces"] for r in one), "eyes_ms": stats_ms(r["eyes"] for r in one),
             "face_width_px": [r["face_w"] for r in rows], "states": [r["state"] for r in rows]}
 

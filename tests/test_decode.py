@@ -176,8 +176,8 @@ def test_jpeg_is_decoded_once_at_the_detail_scale_and_the_analysis_image_derived
     monkeypatch.setattr(decode, "ANALYSIS_SIDE", 500)   # analysis image: 1/4 scale (600 px)
     monkeypatch.setattr(decode, "DETAIL_SIDE", 1200)    # detail work: 1/2 scale (1200 px)
     calls = []
-    real = decode._jpeg_scaled
-    monkeypatch.setattr(decode, "_jpeg_scaled", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = decode._jpeg_decode
+    monkeypatch.setattr(decode, "_jpeg_decode", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     d = decode.load(path)
     assert len(calls) == 1
     assert d.image.shape[:2] == (400, 600)

@@ -236,20 +236,14 @@ def _read_bytes(path: Path) -> bytes:
         raise DecodeError(path, f"cannot read file ({exc.strerror or exc})") from None
 
 
-def _jpeg_scaled(data: bytes, side: int, path) -> np.ndarray:
-    """Decode a JPEG at the smallest DCT scale whose long side is >= side (unoriented)."""
+def _jpeg_decode(data: bytes, denom: int, path) -> np.ndarray:
+    """Decode a JPEG at DCT scale 1/denom (denom 1, 2, 4 or 8; unoriented)."""
     import simplejpeg
 
     try:
         h, w, _, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError as exc:
         raise DecodeError(path, f"not a valid JPEG ({exc})") from None
-    long_side = max(h, w)
-    denom = 1
-    for d in (8, 4, 2):
-        if long_side / d >= side:
-            denom = d
-            break
     try:
         if denom == 1:
             return simplejpeg.decode_jpeg(data, colorspace="BGR", fastdct=True)
@@ -263,7 +257,7 @@ def _jpeg_scaled(data: bytes, side: int, path) -> np.ndarray:
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
         if arr is None:
             raise DecodeError(path, f"corrupt JPEG ({msg})") from None
-        return _shrink(arr, side)
+        return _shrink(arr, max(arr.shape[:2]) // denom) if denom > 1 else arr
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
@@ -292,7 +286,7 @@ def _load_jpeg(path: Path, data: bytes, meta: dict) -> Decoded:
     long_side = max(w, h)
     a = _dct_denom(long_side, ANALYSIS_SIDE)
     b = _dct_denom(long_side, min(long_side, DETAIL_SIDE))
-    fine = orient(_jpeg_scaled(data, max(1, long_side // b) if b > 1 else 10 ** 9, path), o)
+    fine = orient(_jpeg_decode(data, b, path), o)
     if o in (5, 6, 7, 8):
         w, h = h, w
     fine = np.ascontiguousarray(fine)
@@ -303,7 +297,7 @@ def _load_jpeg(path: Path, data: bytes, meta: dict) -> Decoded:
         img = fine
 
     def scaled(denom: int):
-        return np.ascontiguousarray(orient(_jpeg_scaled(data, max(1, max(w, h) // denom), path), o))
+        return np.ascontiguousarray(orient(_jpeg_decode(data, denom, path), o))
 
     dec = Decoded(str(path), np.ascontiguousarray(img), w, h, "jpeg", meta, _full_loader=scaled)
     if a > b:
@@ -352,7 +346,7 @@ def _load_raw(path: Path, meta: dict) -> Decoded:
         try:
             thumb = raw.extract_thumb()
             if thumb.format == rawpy.ThumbFormat.JPEG:
-                prev = _jpeg_scaled(thumb.data, 10 ** 9, path)
+                prev = _jpeg_decode(thumb.data, 1, path)
             else:
                 prev = cv2.cvtColor(np.asarray(thumb.data, dtype=np.uint8), cv2.COLOR_RGB2BGR)
             if max(prev.shape[:2]) >= min(MIN_PREVIEW_SIDE, max(fw, fh)):

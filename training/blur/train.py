@@ -320,6 +320,14 @@ def _face_detector():
         return None
 
 
+def face_bokeh(img: np.ndarray, box, radius: float, rng) -> np.ndarray:
+    """A portrait with its background thrown out of focus (disc PSF of ``radius`` px): the
+    sitter, a feathered ellipse of head and shoulders around the face ``box``, stays sharp."""
+    x, y, w, h = box
+    mask = synth.ellipse_mask(img.shape, x + w / 2, y + h * 0.8, w * 1.0, h * 1.6, feather=max(2.0, w * 0.05))
+    return synth.finish(synth.bokeh(synth.to_linear(img), mask, radius, rng), rng)
+
+
 def synthetic_photos(sources, rng, cfg: Config):
     """Photo-level synthetic set: each source as sharp, defocus (3 strengths), shake (2),
     linear motion, and bokeh (labelled sharp). Every rendering is judged as the pipeline
@@ -339,11 +347,8 @@ def synthetic_photos(sources, rng, cfg: Config):
                  ("bokeh", None)]
         for kind, st in cases:
             if kind == "bokeh" and faces0:
-                x, y, w, h = max((f["box"] for f in faces0), key=lambda b: b[2] * b[3])
-                mask = synth.ellipse_mask(img.shape, x + w / 2, y + h * 0.8, w * 1.0, h * 1.6,
-                                          feather=max(2.0, w * 0.05))
                 st = log_uniform(rng, *cfg.bokeh_radius)
-                out = synth.finish(synth.bokeh(synth.to_linear(img), mask, st, rng), rng)
+                out = face_bokeh(img, max((f["box"] for f in faces0), key=lambda b: b[2] * b[3]), st, rng)
             elif kind == "bokeh":
                 out, _, st = render(img, "bokeh", rng, cfg, subject_detail=True)
             else:
@@ -370,10 +375,8 @@ def real_photos():
 def portrait_photos(sources):
     """Real portraits of the test groups (sharp; many with soft backgrounds) through the face
     rule when a face detector is available, and the same photos with synthetic bokeh added."""
-    try:
-        from autocull.analyse import faces as F
-        F.detect  # noqa: B018
-    except Exception:  # noqa: BLE001
+    detect = _face_detector()
+    if detect is None:
         return None
     rows = []
     for s in sources:
@@ -381,17 +384,13 @@ def portrait_photos(sources):
             continue
         try:
             d = decode.load(s.path)
-            fs = F.detect(d)
+            fs = detect(d)
         except Exception:  # noqa: BLE001
             continue
         r = S.assess(d, fs)
         rows.append(dict(source=s.name, kind="real", faces=len(fs), **r))
         if fs:
-            img = d.full()
-            x, y, w, h = fs[0]["box"]
-            mask = synth.ellipse_mask(img.shape, x + w / 2, y + h * 0.8, w * 1.0, h * 1.6, feather=max(2.0, w * 0.05))
-            rng = np.random.default_rng(CFG.seed)
-            out = synth.finish(synth.bokeh(synth.to_linear(img), mask, 8.0, rng), rng)
+            out = face_bokeh(d.full(), fs[0]["box"], 8.0, np.random.default_rng(CFG.seed))
             r2 = S.assess(decode.from_array(out), fs)
             rows.append(dict(source=s.name, kind="bokeh_face", faces=len(fs), **r2))
     return rows
@@ -474,10 +473,7 @@ def decide(r, thr: float, dthr: float | None, fthr: float | None = None) -> bool
     (``fthr`` for a row judged on a face, when given), or, outside faces, the worst-direction
     measure under ``dthr`` (None: model only)."""
     t = fthr if (fthr is not None and r["region"] == "face") else thr
-    blurry = r["model_probability"] >= t
-    if dthr is not None and r["region"] != "face":
-        blurry = blurry or r["directional"] < dthr
-    return bool(blurry)
+    return S.blur_probability(r["model_probability"], r["directional"], r["region"], t, dthr) >= 0.5
 
 
 def choose_threshold(rows, key: str, fixed=lambda r: False):

@@ -104,17 +104,23 @@ def laplacian_variance(gray: np.ndarray) -> float:
 _DIRECTIONS = np.deg2rad(np.arange(0.0, 180.0, 15.0))
 
 
+_C, _S = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
+# E[(c^2 A + 2cs B + s^2 C)^2] for each direction, as weights on the six second moments
+# (AA, CC, BB, AB, CB, AC) of the three second-derivative responses A = Ixx, B = Ixy, C = Iyy.
+_STEER = np.stack([_C ** 4, _S ** 4, 4 * _C * _C * _S * _S, 4 * _C ** 3 * _S, 4 * _C * _S ** 3,
+                   2 * _C * _C * _S * _S], axis=1)
+
+
+def _moments(a: np.ndarray, b: np.ndarray, c: np.ndarray, reduce=np.mean) -> np.ndarray:
+    """The six second moments weighted by ``_STEER`` (``reduce`` over the pixels or kernel taps)."""
+    return np.array([reduce(a * a), reduce(c * c), reduce(b * b), reduce(a * b), reduce(c * b), reduce(a * c)])
+
+
 def _steered_kernel_norms() -> np.ndarray:
     """Squared L2 norm of the steered second-derivative kernel for each direction: the energy
     that unit-variance white noise puts into that direction's response."""
-    kx, ky = cv2.getDerivKernels(2, 0, 3)
-    kxx = np.outer(ky, kx)
-    kx, ky = cv2.getDerivKernels(1, 1, 3)
-    kxy = np.outer(ky, kx)
-    kx, ky = cv2.getDerivKernels(0, 2, 3)
-    kyy = np.outer(ky, kx)
-    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
-    return np.array([np.sum((ci * ci * kxx + 2 * ci * si * kxy + si * si * kyy) ** 2) for ci, si in zip(c, s)])
+    kernels = [np.outer(*cv2.getDerivKernels(dx, dy, 3)[::-1]) for dx, dy in ((2, 0), (1, 1), (0, 2))]
+    return _STEER @ _moments(*kernels, reduce=np.sum)
 
 
 _KERNEL_NORMS = _steered_kernel_norms()
@@ -138,21 +144,15 @@ def directional_energy(patches) -> np.ndarray:
     the x axis), less what the patch's own sensor noise (:func:`noise_sigma`) would put there,
     pooled over the patches and normalised by their pooled intensity variance (+25 per patch);
     see :func:`directional_sharpness`. Zeros for no usable patch."""
-    c, s = np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)
     total = np.zeros(len(_DIRECTIONS))
     var = 0.0
     for p in patches:
         g = np.asarray(p, dtype=np.float32)
         if g.ndim != 2 or min(g.shape) < 7:
             continue
-        ixx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)[2:-2, 2:-2].astype(np.float64)
-        iyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)[2:-2, 2:-2].astype(np.float64)
-        ixy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)[2:-2, 2:-2].astype(np.float64)
-        xx, yy, xy = np.mean(ixx * ixx), np.mean(iyy * iyy), np.mean(ixy * ixy)
-        xxy, yyy, xxyy = np.mean(ixx * ixy), np.mean(iyy * ixy), np.mean(ixx * iyy)
-        # E[(c^2 Ixx + 2cs Ixy + s^2 Iyy)^2], expanded in the six moments
-        e = (c ** 4 * xx + s ** 4 * yy + 4 * c * c * s * s * xy + 4 * c ** 3 * s * xxy
-             + 4 * c * s ** 3 * yyy + 2 * c * c * s * s * xxyy)
+        ixx, ixy, iyy = (cv2.Sobel(g, cv2.CV_32F, dx, dy, ksize=3)[2:-2, 2:-2].astype(np.float64)
+                         for dx, dy in ((2, 0), (1, 1), (0, 2)))
+        e = _STEER @ _moments(ixx, ixy, iyy)
         total += np.maximum(e - noise_sigma(g) ** 2 * _KERNEL_NORMS, 0.0)
         var += float(g.var()) + 25.0
     if var == 0.0:
@@ -435,11 +435,11 @@ def _model_or_none():
 
 def _judge(patches: np.ndarray, sharpest: int, interp):
     """Evidence over the patches that carry structure (None when none do):
-    ``(probability, laplacian, directional, n)``; ``directional`` is
+    ``(probability, laplacian, directional, kept patches)``; ``directional`` is
     :func:`directional_sharpness` over the ``sharpest`` patches with the highest Laplacian."""
     keep = [p for p in patches if structure_std(p) >= FLAT_STD]
     if not keep:
-        return None, None, None, 0
+        return None, None, None, np.zeros((0, PATCH, PATCH), np.uint8)
     arr = np.stack(keep)
     laps = np.array([laplacian_variance(p) for p in arr])
     lap = _sharpest_mean(laps, sharpest, lowest=False)
@@ -449,7 +449,7 @@ def _judge(patches: np.ndarray, sharpest: int, interp):
     else:  # no model file: the classical measure, mapped to a pseudo-probability
         lt = calibration()["laplacian_threshold"]
         prob = float(1.0 / (1.0 + np.exp(8.0 * (np.log(lap + 1e-6) - np.log(lt)))))
-    return prob, lap, directional, len(keep)
+    return prob, lap, directional, arr
 
 
 def directional_probability(directional: float, threshold: float) -> float:
@@ -458,6 +458,21 @@ def directional_probability(directional: float, threshold: float) -> float:
     reads 0.98)."""
     z = 4.0 * (np.log(max(float(directional), 1e-6)) - np.log(max(float(threshold), 1e-6)))
     return float(1.0 / (1.0 + np.exp(np.clip(z, -50, 50))))
+
+
+def blur_probability(model_probability: float, directional: float | None, region: str,
+                     model_threshold: float, directional_threshold: float | None) -> float:
+    """The photo's blur probability from its evidence: the model's output mapped so that
+    ``model_threshold`` lands on 0.5 (:func:`calibrated`) and, outside faces, the larger of
+    that and the worst-direction measure's (:func:`directional_probability`; skipped when
+    ``directional_threshold`` is None). Blurry when >= 0.5."""
+    prob = calibrated(model_probability, model_threshold)
+    if region != "face" and directional_threshold is not None:
+        # The worst-direction measure joins the model outside faces: it catches the shake and
+        # motion whose crisp edges along the motion read as sharp to the patch model. (Smooth
+        # skin has little detail in any direction, so faces are left to the model.)
+        prob = max(prob, directional_probability(directional, directional_threshold))
+    return prob
 
 
 def calibrated(p: float, threshold: float) -> float:
@@ -504,9 +519,9 @@ def assess(decoded, faces) -> dict:
             if len(patches):
                 ev = _judge(patches, SHARPEST_FACE, interp)
                 if ev[0] is not None:
-                    judged.append((ev, patches))
+                    judged.append(ev)
     if judged:
-        (prob, lap, directional, n), patches = min(judged, key=lambda t: t[0][0])
+        prob, lap, directional, kept = min(judged, key=lambda t: t[0])
         region = "face"
     else:
         # 2. No judgeable face: the most detailed, centre-weighted part of the frame.
@@ -515,7 +530,7 @@ def assess(decoded, faces) -> dict:
         if len(patches) == 0:
             result.update(region=region, reason="image too small to judge")
             return result
-        prob, lap, directional, n = _judge(patches, SHARPEST_SUBJECT, interp)
+        prob, lap, directional, kept = _judge(patches, SHARPEST_SUBJECT, interp)
         if prob is None:
             result.update(region=region, reason="featureless (no detail to judge)")
             return result
@@ -525,23 +540,19 @@ def assess(decoded, faces) -> dict:
         # Eye-band patches of a face (smooth skin, normalised to <= FACE_WIDTH px) have their
         # own decision threshold, chosen on validation faces.
         threshold = cal["face_threshold"]
-    prob = calibrated(raw, threshold)
+    prob = blur_probability(raw, directional, region, threshold, cal["directional_threshold"])
     if region != "face":
-        # The worst-direction measure joins the model outside faces: it catches the shake and
-        # motion whose crisp edges along the motion read as sharp to the patch model. (Smooth
-        # skin has little detail in any direction, so faces are left to the model.)
-        prob = max(prob, directional_probability(directional, cal["directional_threshold"]))
         method = method + "+directional"
     blurry = bool(prob >= 0.5)
     reason = f"{region} {'blurry' if blurry else 'sharp'} (sharpness {1.0 - prob:.2f}"
     hint = None
     if blurry:
-        hint = _blur_kind(np.stack([p for p in patches if structure_std(p) >= FLAT_STD]))
+        hint = _blur_kind(kept)
         reason += f"; {hint}"
     result.update(hint=hint,
         blurry=blurry, probability=round(float(prob), 4), score=round(1.0 - float(prob), 4),
         model_probability=round(raw, 4), model_threshold=threshold,
         directional=round(float(directional), 4), method=method,
-        region=region, laplacian=round(float(lap), 4), patches=int(n), reason=reason + ")",
+        region=region, laplacian=round(float(lap), 4), patches=len(kept), reason=reason + ")",
     )
     return result
