@@ -66,12 +66,12 @@ PATCH = 24
 
 CLOSED_AT = 0.6          # face is closed when max(eye probabilities) >= this
 OPEN_BELOW = 0.4         # face is open when every eye probability < this
-MIN_EYE_PX = 10.0        # eye-corner distance (pixels actually available) below which: unsure
+MIN_EYE_PX = faces.MIN_EYE_PX  # eye-corner distance (pixels actually available) below which: unsure (10)
 MIN_DET_SCORE = 0.6      # detection score of a "confident" face
 MAIN_FACE_FRACTION = 0.5
 PROFILE_RATIO = 0.5      # narrower eye / wider eye below this: strong profile
 CROP_SCALE = 1.5         # eye crop side = CROP_SCALE x eye-corner distance (CEW framing)
-EYE_MIN_PX = 18.0        # pixels across the eye crop to cut it from (the 24-px patch upsampled <= 1.33x)
+EYE_MIN_PX = faces.EYE_PATCH_MIN_PX * CROP_SCALE  # px across the eye crop (18: the 24-px patch upsampled <= 1.33x)
 COVERED_STD = 6.0        # eye centre flatter than this (gray levels) and ...
 COVERED_MEAN = 60.0      # ... darker than this on both eyes: sunglasses / eyes covered
 # Second signal: the eye aspect ratio from the iris/eye-contour landmarks, mapped to a

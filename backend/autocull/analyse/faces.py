@@ -67,8 +67,8 @@ IRIS_MIN_PX = 24.0
 # rarely need finer pixels); nothing is decoded for a face whose eyes would stay narrower
 # than MIN_EYE_PX (eyes.MIN_EYE_PX: too small to judge) even at the finest scale.
 EYE_BOX_RATIO = 0.2
-MIN_EYE_PX = 10.0
-EYE_PATCH_MIN_PX = 12.0   # eyes.EYE_MIN_PX / eyes.CROP_SCALE: source px per eye width for its crop
+MIN_EYE_PX = 10.0         # eyes narrower than this are not judged (eyes.MIN_EYE_PX is this)
+EYE_PATCH_MIN_PX = 12.0   # source px per eye width for its eye-state crop (eyes.EYE_MIN_PX = this x eyes.CROP_SCALE)
 UNCONFIRMED_MIN_SCORE = 0.75  # a detection the mesh does not confirm is kept only above this
 # Tiling: faces narrower than TILE_MIN_FACE px in the 192-px whole-frame input are often
 # missed (measured on the PASCAL VOC group photos: ~98 % found at 14 px, ~84 % at 9.5 px).
