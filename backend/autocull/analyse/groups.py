@@ -1239,12 +1239,11 @@ def group(records, settings: dict | None = None, stats: dict | None = None) -> l
     # only after a large shift
     # (not where the main face stayed put: the face check has already refused a face that moved
     # more than face_pos, less than a panorama step; a side-lit portrait lines up "better" shifted)
-    still_face = np.isfinite(T.face_geo[a, 0]) & np.isfinite(T.face_geo[b, 0])
     if th["face_check"]:
-        still_face &= (np.maximum(np.abs(T.face_geo[a, 0] - T.face_geo[b, 0]),
-                                  np.abs(T.face_geo[a, 1] - T.face_geo[b, 1])) <= th["face_pos"])
+        with np.errstate(invalid="ignore"):
+            still_face = _face_shift(T, a, b) <= th["face_pos"]    # nan (no face) compares False
     else:
-        still_face[:] = False
+        still_face = np.zeros(len(a), bool)
     check = np.flatnonzero(joined & ~dup & (ncc < th["pano_check_ncc"]) & same_exp & ~still_face)
     if len(check):
         v, frac = _pano_ncc(T, a[check], b[check])
@@ -1280,13 +1279,20 @@ def _face_half_ncc(T: _Table, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -
     return out
 
 
+def _face_shift(T: _Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How far the largest main face moved between records a and b (fraction of the frame, the
+    larger of the two axes); nan where either has no face."""
+    ga, gb = T.face_geo[a], T.face_geo[b]
+    return np.maximum(np.abs(ga[:, 0] - gb[:, 0]), np.abs(ga[:, 1] - gb[:, 1]))
+
+
 def _faces_disagree(T: _Table, a: np.ndarray, b: np.ndarray, th: dict,
                     half: np.ndarray | None = None) -> np.ndarray:
     """Pairs (both with faces) whose largest main faces differ in place, size or look (``half``:
     the pairs' face half NCC where already known, nan elsewhere)."""
     ga, gb = T.face_geo[a], T.face_geo[b]
     with np.errstate(invalid="ignore", divide="ignore"):
-        moved = np.maximum(np.abs(ga[:, 0] - gb[:, 0]), np.abs(ga[:, 1] - gb[:, 1])) > th["face_pos"]
+        moved = _face_shift(T, a, b) > th["face_pos"]
         resized = np.abs(np.log(ga[:, 2] / gb[:, 2])) > th["face_size"]
     out = np.nan_to_num(moved, nan=0).astype(bool) | np.nan_to_num(resized, nan=0).astype(bool)
     if th["face_ncc"] is not None:
