@@ -295,44 +295,28 @@ def tune(shoots, groups_in, base):
         scens = (scen,) if isinstance(scen, str) else scen
         p, r = prf(*evaluate(shoots, settings, groups_in, scens))
         return (min(p, r), p + r)
-    best = dict(base)
-    keys = list(GRID)
-    best_s = None
-    for vals in itertools.product(*GRID.values()):
-        s = dict(base, **dict(zip(keys, vals)))
-        sc = score(s, "timed")
-        if best_s is None or sc > best_s:
-            best_s, best = sc, s
-    keys = list(SERIES_GRID)
-    best_s = None
-    chosen = best
-    for vals in itertools.product(*SERIES_GRID.values()):
-        s = dict(chosen, **dict(zip(keys, vals)))
-        sc = score(s, "timed")
-        if best_s is None or sc > best_s:
-            best_s, best = sc, s
-    keys = list(GREY_GRID) + list(FACE_GRID)
-    best_s = None
-    chosen = best
+
+    def search(start, keys, candidates, scen):
+        """The first of ``candidates`` (value tuples for ``keys``) that scores best on ``scen``,
+        set over ``start``."""
+        best, best_s = start, None
+        for vals in candidates:
+            s = dict(start, **dict(zip(keys, vals)))
+            sc = score(s, scen)
+            if best_s is None or sc > best_s:
+                best_s, best = sc, s
+        return best
+
+    best = search(dict(base), list(GRID), itertools.product(*GRID.values()), "timed")
+    best = search(best, list(SERIES_GRID), itertools.product(*SERIES_GRID.values()), "timed")
     face_vals = [v for v in itertools.product(*FACE_GRID.values())
                  if v[0] or v[1:] == tuple(g[0] for g in list(FACE_GRID.values())[1:])]
-    for vals in itertools.product(itertools.product(*GREY_GRID.values()), face_vals):
-        vals = vals[0] + vals[1]
-        s = dict(chosen, **dict(zip(keys, vals)))
-        # pooled with timed_adversarial: in "timed" no two sitters are under 1 s apart, so the
-        # fast-gap grey rule could loosen for free there (it then merges sitters changing quickly)
-        sc = score(s, ("timed", "timed_adversarial"))
-        if best_s is None or sc > best_s:
-            best_s, best = sc, s
-    keys = list(NOTIME_GRID)
-    best_s = None
-    chosen = best
-    for vals in itertools.product(*NOTIME_GRID.values()):
-        s = dict(chosen, **dict(zip(keys, vals)))
-        sc = score(s, "notime_ordered")
-        if best_s is None or sc > best_s:
-            best_s, best = sc, s
-    return best
+    # pooled with timed_adversarial: in "timed" no two sitters are under 1 s apart, so the
+    # fast-gap grey rule could loosen for free there (it then merges sitters changing quickly)
+    best = search(best, list(GREY_GRID) + list(FACE_GRID),
+                  (g + f for g, f in itertools.product(itertools.product(*GREY_GRID.values()), face_vals)),
+                  ("timed", "timed_adversarial"))
+    return search(best, list(NOTIME_GRID), itertools.product(*NOTIME_GRID.values()), "notime_ordered")
 
 
 def panoramas(seed: int):
